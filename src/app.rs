@@ -1,0 +1,196 @@
+//! What each command does, and the exit code it ends with.
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::lock::StateLock;
+use crate::store::Store;
+use crate::store::local_tickets::LocalTickets;
+use crate::sync::{CycleOptions, CycleReport, Engine};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILURE: u8 = 1;
+/// EX_TEMPFAIL: the lock is held, or Lexmark is unreachable.
+pub const EXIT_TEMPFAIL: u8 = 75;
+/// EX_CONFIG: the configuration is wrong; systemd should not restart.
+pub const EXIT_CONFIG: u8 = 78;
+
+pub async fn run(cli: Cli) -> u8 {
+    match &cli.command {
+        Some(Command::Simulate(args)) => return report_error(crate::sim::run(args).await),
+        Some(Command::Demo) => return report_error(crate::demo::run().await),
+        _ => {}
+    }
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hdis-sync: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+    let _log = match crate::telemetry::init(&config.log) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("hdis-sync: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+    match cli.command {
+        None => run_sync(&config, &cli).await,
+        Some(Command::Tickets { number }) => report_error(show_tickets(&config, number.as_deref())),
+        Some(Command::Status { json }) => report_error(crate::status::show(&config, json)),
+        Some(Command::Replay { case, all }) => report_error(replay(&config, case.as_deref(), all)),
+        Some(Command::Simulate(_) | Command::Demo) => EXIT_OK,
+    }
+}
+
+fn report_error(r: anyhow::Result<()>) -> u8 {
+    match r {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("hdis-sync: {e:#}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// The exit code of a cycle: 0 when it did its job (per-case errors are
+/// parked), 75 when Lexmark was unreachable, 1 otherwise.
+pub fn exit_code(report: &CycleReport) -> u8 {
+    if report.lexmark_unreachable {
+        EXIT_TEMPFAIL
+    } else if report.failure.is_some() {
+        EXIT_FAILURE
+    } else {
+        EXIT_OK
+    }
+}
+
+async fn run_sync(config: &Config, cli: &Cli) -> u8 {
+    let _lock = match StateLock::acquire(&config.state.dir()) {
+        Ok(l) => l,
+        Err(e) => {
+            error!("{e}");
+            eprintln!("hdis-sync: {e}");
+            return match e {
+                crate::lock::LockError::Held { .. } => EXIT_TEMPFAIL,
+                crate::lock::LockError::Io { .. } => EXIT_FAILURE,
+            };
+        }
+    };
+    let engine = match Engine::from_config(config) {
+        Ok(e) => e,
+        Err(e) => {
+            error!(error = %e, "Cannot start.");
+            eprintln!("hdis-sync: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    let options = CycleOptions {
+        past_days: cli.past_days,
+    };
+    if cli.once {
+        let report = engine.run_cycle(&options, &shutdown).await;
+        return exit_code(&report);
+    }
+    let (cron, tz) = match (
+        crate::scheduler::parse_schedule(&config.sync.schedule),
+        config.sync.timezone.parse(),
+    ) {
+        (Ok(c), Ok(tz)) => (c, tz),
+        _ => return EXIT_CONFIG,
+    };
+    info!(schedule = %config.sync.schedule, timezone = %config.sync.timezone, "Running on schedule.");
+    crate::scheduler::run_on_schedule(cron, tz, shutdown.clone(), || async {
+        engine.run_cycle(&options, &shutdown).await;
+    })
+    .await;
+    info!("Stopped.");
+    EXIT_OK
+}
+
+/// SIGTERM and SIGINT cancel the token: no new work starts, the item in
+/// flight finishes and is committed.
+fn spawn_signal_handler(token: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut term) = signal(SignalKind::terminate()) else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        info!("Shutdown requested; finishing the item in flight.");
+        token.cancel();
+    });
+}
+
+fn show_tickets(config: &Config, number: Option<&str>) -> anyhow::Result<()> {
+    let path = config.itsm.local.resolve_path(&config.state.dir());
+    anyhow::ensure!(
+        path.exists(),
+        "no local ticket store at {} yet",
+        path.display()
+    );
+    let tickets =
+        LocalTickets::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    match number {
+        None => {
+            let list = tickets.list()?;
+            if list.is_empty() {
+                println!("No tickets.");
+            }
+            for (t, notes) in list {
+                println!(
+                    "{}  {}  {}  [{}]  {} note(s)",
+                    t.number,
+                    t.correlation_key,
+                    t.title,
+                    t.state.as_deref().unwrap_or("-"),
+                    notes
+                );
+            }
+        }
+        Some(n) => {
+            let t = tickets
+                .by_number(n)?
+                .with_context(|| format!("no ticket {n}"))?;
+            println!(
+                "{} — {}\ncase: {}\nstate: {}\ncreated: {}\n\n{}",
+                t.number,
+                t.title,
+                t.correlation_key,
+                t.state.as_deref().unwrap_or("-"),
+                t.created_at,
+                t.description
+            );
+            for note in tickets.notes(t.id)? {
+                println!("--- note {}\n{}", note.created_at, note.body);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn replay(config: &Config, case: Option<&str>, all: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        case.is_some() || all,
+        "say which dead items to re-queue: --case CAS-… or --all"
+    );
+    let store = Store::open(&config.state.path)
+        .with_context(|| format!("opening {}", config.state.path.display()))?;
+    let n = store.replay(case, chrono::Utc::now())?;
+    println!("Re-queued {n} dead item(s); the next cycle delivers them.");
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! The demo (placeholder).
+pub async fn run() -> anyhow::Result<()> {
+    anyhow::bail!("demo not built yet")
+}

@@ -1,0 +1,2 @@
+//! The one integration-test binary: whole cycles against the HDIS simulator
+//! on port 0, with the local connector and a stateful ServiceNow fake.
