@@ -351,6 +351,14 @@ impl Config {
 
     /// Parses file + environment without semantic validation.
     pub fn extract(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::extract_from(path, std::env::vars_os())
+    }
+
+    /// As [`Config::extract`], with the environment given.
+    pub fn extract_from(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    ) -> Result<Config, ConfigError> {
         let mut figment = Figment::new();
         match path {
             Some(p) if !p.exists() => return Err(ConfigError::Missing(p.to_path_buf())),
@@ -360,7 +368,7 @@ impl Config {
             }
             None => {}
         }
-        figment = figment.merge(EnvStrings::from_env(ENV_PREFIX));
+        figment = figment.merge(EnvStrings::new(ENV_PREFIX, env));
         figment
             .extract::<Config>()
             .map_err(|e| ConfigError::Parse(format_figment_error(e)))
@@ -623,12 +631,18 @@ struct EnvStrings {
 }
 
 impl EnvStrings {
-    fn from_env(prefix: &str) -> Self {
-        let vars = std::env::vars_os()
+    fn new(
+        prefix: &str,
+        env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    ) -> Self {
+        let vars = env
+            .into_iter()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .filter_map(|(k, v)| {
+                // Only SECTION__KEY names are configuration: every key lives in
+                // a section, and HDIS_SYNC_CONFIG (the file's path) is not one.
                 let rest = k.strip_prefix(prefix)?;
-                (!rest.is_empty()).then(|| (rest.to_ascii_lowercase(), v))
+                rest.contains("__").then(|| (rest.to_ascii_lowercase(), v))
             })
             .collect();
         EnvStrings { vars }

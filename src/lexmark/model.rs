@@ -292,12 +292,36 @@ pub fn parse_case(value: Value, position: Option<usize>) -> Result<CaseDocument,
             message: format!("expected a case object, got {}", kind_of(&value)),
         });
     }
+    let has_number = value
+        .get("caseNumber")
+        .is_some_and(|v| v.as_str().is_some_and(|s| !s.trim().is_empty()) || v.is_number());
+    if !has_number {
+        return Err(CaseParseError {
+            case,
+            field: "caseNumber".into(),
+            message: "required: expected a non-empty case number".into(),
+        });
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let field = e.path().to_string();
+        let mut field = e.path().to_string();
+        let mut message = e.into_inner().to_string();
+        // Errors inside a list element come back as "[i].inner.path: message"
+        // (see `list`); fold that into the field path.
+        if let Some(rest) = message.strip_prefix('[')
+            && let Some((index, tail)) = rest.split_once(']')
+            && let Some((inner, msg)) = tail.split_once(": ")
+        {
+            let inner = inner.trim_start_matches('.');
+            field = match inner {
+                "" | "." => format!("{field}[{index}]"),
+                _ => format!("{field}[{index}].{inner}"),
+            };
+            message = msg.to_string();
+        }
         CaseParseError {
             case,
             field: if field.is_empty() { ".".into() } else { field },
-            message: e.into_inner().to_string(),
+            message,
         }
     })
 }
@@ -409,13 +433,25 @@ fn required_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
         .ok_or_else(|| serde::de::Error::custom("expected a non-empty case number"))
 }
 
-/// Arrays: missing, `null` and `[]` are all empty.
+/// Arrays: missing, `null`, `[]` and `""` are all empty.
 fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: Deserialize<'de>,
+    T: serde::de::DeserializeOwned,
 {
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Vec::new()),
+        Value::String(s) if s.trim().is_empty() => Ok(Vec::new()),
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                serde_path_to_error::deserialize(item)
+                    .map_err(|e| serde::de::Error::custom(format!("[{i}].{}: {}", e.path(), e.inner())))
+            })
+            .collect(),
+        other => Err(serde::de::Error::custom(format!("expected a list, got {}", kind_of(&other)))),
+    }
 }
 
 /// Nested objects: missing and `null` are an empty object.

@@ -34,7 +34,7 @@ pub struct Snapshot {
     pub comments: BTreeSet<CommentKey>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
 pub struct SalesOrderSnap {
     pub status: Option<String>,
     pub carrier: Option<String>,
@@ -83,22 +83,24 @@ impl Snapshot {
             detailed_status: case.detailed_status.clone(),
             ..Snapshot::default()
         };
+        // A number listed twice keeps the greater entry, so that the result
+        // never depends on array order.
         for w in &case.work_order {
             if let Some(n) = &w.work_order_number {
-                s.work_orders.insert(n.clone(), w.work_order_status.clone());
+                let entry = s.work_orders.entry(n.clone()).or_default();
+                *entry = entry.clone().max(w.work_order_status.clone());
             }
         }
         for o in &case.sales_order {
             if let Some(n) = &o.sales_order_number {
-                s.sales_orders.insert(
-                    n.clone(),
-                    SalesOrderSnap {
-                        status: o.sales_order_status.clone(),
-                        carrier: o.carrier.clone(),
-                        tracking_number: o.tracking_number.clone(),
-                        tracking_link: o.tracking_link.clone(),
-                    },
-                );
+                let snap = SalesOrderSnap {
+                    status: o.sales_order_status.clone(),
+                    carrier: o.carrier.clone(),
+                    tracking_number: o.tracking_number.clone(),
+                    tracking_link: o.tracking_link.clone(),
+                };
+                let entry = s.sales_orders.entry(n.clone()).or_default();
+                *entry = entry.clone().max(snap);
             }
         }
         for c in &case.comments {
