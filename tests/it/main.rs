@@ -1,2 +1,5 @@
 //! The one integration-test binary: whole cycles against the HDIS simulator
 //! on port 0, with the local connector and a stateful ServiceNow fake.
+
+mod servicenow;
+pub mod servicenow_fake;
