@@ -2,4 +2,6 @@
 //! on port 0, with the local connector and a stateful ServiceNow fake.
 
 mod cycles;
+mod servicenow;
+pub mod servicenow_fake;
 mod support;
