@@ -3,6 +3,7 @@
 
 mod admin;
 mod calls;
+mod client;
 mod faults;
 mod get_cases;
 mod store;
