@@ -107,7 +107,10 @@ async fn run_sync(config: &Config, cli: &Cli) -> u8 {
         _ => return EXIT_CONFIG,
     };
     info!(schedule = %config.sync.schedule, timezone = %config.sync.timezone, "Running on schedule.");
-    notify_systemd(&[NotifyState::Ready, NotifyState::Status("waiting for the first scheduled run")]);
+    notify_systemd(&[
+        NotifyState::Ready,
+        NotifyState::Status("waiting for the first scheduled run"),
+    ]);
     spawn_watchdog(shutdown.clone());
     crate::scheduler::run_on_schedule(cron, tz, shutdown.clone(), || async {
         notify_systemd(&[NotifyState::Status("running a cycle")]);
@@ -138,7 +141,9 @@ fn notify_systemd(state: &[NotifyState<'_>]) {
 /// Feeds systemd's watchdog (WatchdogSec=) at half its period while the
 /// runtime is alive; a hung process stops feeding it and is restarted.
 fn spawn_watchdog(shutdown: CancellationToken) {
-    let Some(period) = sd_notify::watchdog_enabled() else { return };
+    let Some(period) = sd_notify::watchdog_enabled() else {
+        return;
+    };
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(period / 2);
         loop {

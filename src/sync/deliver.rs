@@ -8,6 +8,7 @@
 //! instead of repeated. Updates whose previous outcome is unknown are checked
 //! for their marker when the connector can search notes.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
@@ -74,16 +75,16 @@ pub async fn deliver_pending(
             return;
         }
     };
-    let mut blocked_case: Option<String> = None;
+    let mut blocked: HashSet<String> = HashSet::new();
     for item in items {
         if shutdown.is_cancelled() {
             return;
         }
-        if blocked_case.as_deref() == Some(item.case_number.as_str()) {
+        if blocked.contains(&item.case_number) {
             continue;
         }
         if !deliver_one(engine, &item, report).await {
-            blocked_case = Some(item.case_number.clone());
+            blocked.insert(item.case_number.clone());
         }
     }
 }

@@ -2,6 +2,7 @@
 //! on port 0, with the local connector and a stateful ServiceNow fake.
 
 mod cycles;
+mod cycles_servicenow;
 mod servicenow;
 pub mod servicenow_fake;
 mod support;

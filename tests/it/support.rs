@@ -16,7 +16,7 @@ pub const PASSWORD: &str = "it-pässword-0012";
 pub struct World {
     pub sim: Simulator,
     pub base: String,
-    pub dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     pub config: Config,
     pub engine: Engine,
     stop: CancellationToken,
@@ -42,7 +42,15 @@ pub fn fixture(name: &str) -> Value {
 impl World {
     /// The simulator and the local connector.
     pub async fn start() -> World {
-        World::start_with(SimOptions { username: USER.into(), password: PASSWORD.into(), list_wrapper: None }, "[itsm]\nkind = \"local\"\n").await
+        World::start_with(
+            SimOptions {
+                username: USER.into(),
+                password: PASSWORD.into(),
+                list_wrapper: None,
+            },
+            "[itsm]\nkind = \"local\"\n",
+        )
+        .await
     }
 
     /// The simulator with the given options and `[itsm]` configuration text.
@@ -64,7 +72,15 @@ impl World {
         let mut config = Config::extract_from(Some(&path), std::iter::empty()).unwrap();
         assert_eq!(config.prepare(), vec![]);
         let engine = Engine::from_config(&config).unwrap();
-        World { sim, base, dir, config, engine, stop, http: reqwest::Client::new() }
+        World {
+            sim,
+            base,
+            _dir: dir,
+            config,
+            engine,
+            stop,
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn add(&self, doc: Value) -> String {
@@ -72,14 +88,23 @@ impl World {
     }
 
     pub async fn cycle(&self) -> CycleReport {
-        let report = self.engine.run_cycle(&CycleOptions::default(), &CancellationToken::new()).await;
+        let report = self
+            .engine
+            .run_cycle(&CycleOptions::default(), &CancellationToken::new())
+            .await;
         assert_eq!(report.failure, None, "{report:?}");
         report
     }
 
     /// A call to the simulator's admin API; panics unless it succeeds.
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
-        let r = self.http.request(method, format!("{}/sim{path}", self.base)).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .request(method, format!("{}/sim{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status();
         let text = r.text().await.unwrap();
         assert!(status.is_success(), "admin {path}: {status} {text}");
@@ -87,24 +112,42 @@ impl World {
     }
 
     pub async fn patch_case(&self, case: &str, body: Value) {
-        self.admin(reqwest::Method::PATCH, &format!("/cases/{case}"), body).await;
+        self.admin(reqwest::Method::PATCH, &format!("/cases/{case}"), body)
+            .await;
     }
 
     pub fn fault(&self, call: &str, case: Option<&str>, status: u16, body: &str, times: u32) {
-        let fault: Fault = serde_json::from_value(json!({"call": call, "case": case, "status": status, "body": body, "times": times})).unwrap();
+        let fault: Fault = serde_json::from_value(
+            json!({"call": call, "case": case, "status": status, "body": body, "times": times}),
+        )
+        .unwrap();
         self.sim.add_fault(fault);
     }
 
     pub fn calls(&self, call: &str) -> usize {
-        self.sim.calls().iter().filter(|c| c.call == call && c.status < 300).count()
+        self.sim
+            .calls()
+            .iter()
+            .filter(|c| c.call == call && c.status < 300)
+            .count()
     }
 
     pub fn tickets(&self) -> LocalTickets {
-        LocalTickets::open(&self.config.itsm.local.resolve_path(&self.config.state.dir())).unwrap()
+        LocalTickets::open(
+            &self
+                .config
+                .itsm
+                .local
+                .resolve_path(&self.config.state.dir()),
+        )
+        .unwrap()
     }
 
     pub fn ticket_of(&self, case: &str) -> LocalTicket {
-        self.tickets().find_by_correlation(case).unwrap().unwrap_or_else(|| panic!("no ticket for {case}"))
+        self.tickets()
+            .find_by_correlation(case)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no ticket for {case}"))
     }
 
     pub fn notes_of(&self, case: &str) -> Vec<LocalNote> {
@@ -113,7 +156,12 @@ impl World {
     }
 
     pub fn total_notes(&self) -> usize {
-        self.tickets().list().unwrap().iter().map(|(_, n)| *n as usize).sum()
+        self.tickets()
+            .list()
+            .unwrap()
+            .iter()
+            .map(|(_, n)| *n as usize)
+            .sum()
     }
 
     pub fn store(&self) -> Store {
