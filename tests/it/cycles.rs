@@ -347,9 +347,8 @@ async fn a_case_with_a_wrongly_typed_field_is_rejected_by_name_and_the_others_ar
 #[tokio::test]
 async fn get_cases_wrapped_in_an_object_works_the_same() {
     let options = hdis_sync::sim::SimOptions {
-        username: crate::support::USER.into(),
-        password: crate::support::PASSWORD.into(),
         list_wrapper: Some("cases".into()),
+        ..crate::support::sim_options()
     };
     let w = World::start_with(options, "").await;
     w.add(new_case("CAS-W1", 1));

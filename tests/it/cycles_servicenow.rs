@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::servicenow_fake::{FakeServiceNow, PASSWORD, USERNAME};
-use crate::support::{USER, World, new_case};
+use crate::support::{World, new_case, sim_options};
 
 const TABLE: &str = "/api/now/table/incident";
 
@@ -15,13 +15,8 @@ pub fn servicenow_itsm(fake: &FakeServiceNow) -> String {
     )
 }
 
-async fn world(fake: &FakeServiceNow) -> World {
-    let options = hdis_sync::sim::SimOptions {
-        username: USER.into(),
-        password: crate::support::PASSWORD.into(),
-        list_wrapper: None,
-    };
-    World::start_with(options, &servicenow_itsm(fake)).await
+pub async fn world(fake: &FakeServiceNow) -> World {
+    World::start_with(sim_options(), &servicenow_itsm(fake)).await
 }
 
 fn field(record: &serde_json::Map<String, Value>, name: &str) -> String {

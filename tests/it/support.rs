@@ -13,10 +13,24 @@ use tokio_util::sync::CancellationToken;
 pub const USER: &str = "it-user";
 pub const PASSWORD: &str = "it-pässword-0012";
 
+/// One attempt per cycle, no pacing: failures show up in the cycle they happen.
+pub const QUICK_SYNC: &str =
+    "[sync]\nretries_per_cycle = 1\nretry_base_ms = 10\nmax_requests_per_second = 0\n";
+
+pub fn sim_options() -> SimOptions {
+    SimOptions {
+        username: USER.into(),
+        password: PASSWORD.into(),
+        list_wrapper: None,
+    }
+}
+
 pub struct World {
     pub sim: Simulator,
     pub base: String,
     _dir: tempfile::TempDir,
+    /// The configuration file, for running the real binary.
+    pub config_path: std::path::PathBuf,
     pub config: Config,
     pub engine: Engine,
     stop: CancellationToken,
@@ -55,6 +69,11 @@ impl World {
 
     /// The simulator with the given options and `[itsm]` configuration text.
     pub async fn start_with(options: SimOptions, itsm: &str) -> World {
+        World::start_full(options, itsm, QUICK_SYNC).await
+    }
+
+    /// The simulator with the given options, `[itsm]` and `[sync]` text.
+    pub async fn start_full(options: SimOptions, itsm: &str, sync: &str) -> World {
         let sim = Simulator::new(options);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -63,12 +82,12 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
             "[lexmark]\nbase_url = \"{base}/b2b/v1\"\nusername = {USER:?}\npassword = {PASSWORD:?}\ntimeout_secs = 5\n\n\
-             [sync]\nretries_per_cycle = 1\nretry_base_ms = 10\nmax_requests_per_second = 0\n\n\
-             [state]\npath = {:?}\n\n{itsm}",
+             {sync}\n[state]\npath = {:?}\n\n{itsm}",
             dir.path().join("state.db"),
         );
         let path = dir.path().join("hdis-sync.toml");
         std::fs::write(&path, text).unwrap();
+        let config_path = path.clone();
         let mut config = Config::extract_from(Some(&path), std::iter::empty()).unwrap();
         assert_eq!(config.prepare(), vec![]);
         let engine = Engine::from_config(&config).unwrap();
@@ -76,6 +95,7 @@ impl World {
             sim,
             base,
             _dir: dir,
+            config_path,
             config,
             engine,
             stop,
