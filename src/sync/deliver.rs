@@ -61,10 +61,13 @@ enum Delivered {
     AlreadyPresent,
 }
 
-/// Delivers every pending item that is not blocked.
+/// Delivers every pending item that is not blocked. `blocked` holds the
+/// cases whose delivery failed earlier in this cycle: they wait for the next
+/// cycle (the schedule is the long backoff), and so do their later items.
 pub async fn deliver_pending(
     engine: &Engine,
     report: &mut CycleReport,
+    blocked: &mut HashSet<String>,
     shutdown: &CancellationToken,
 ) {
     let items = match engine.store.pending_items() {
@@ -75,7 +78,6 @@ pub async fn deliver_pending(
             return;
         }
     };
-    let mut blocked: HashSet<String> = HashSet::new();
     for item in items {
         if shutdown.is_cancelled() {
             return;

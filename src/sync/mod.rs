@@ -164,10 +164,11 @@ impl Engine {
             report.interrupted = true;
             return report;
         }
-        deliver::deliver_pending(self, &mut report, shutdown).await;
+        let mut blocked = std::collections::HashSet::new();
+        deliver::deliver_pending(self, &mut report, &mut blocked, shutdown).await;
         if intake_ok && !shutdown.is_cancelled() {
             poll::poll_open_cases(self, &mut report, shutdown).await;
-            deliver::deliver_pending(self, &mut report, shutdown).await;
+            deliver::deliver_pending(self, &mut report, &mut blocked, shutdown).await;
         }
         if shutdown.is_cancelled() {
             report.interrupted = true;

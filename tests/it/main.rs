@@ -4,6 +4,7 @@
 mod crash;
 mod cycles;
 mod cycles_servicenow;
+mod retries;
 mod servicenow;
 pub mod servicenow_fake;
 mod support;
