@@ -85,14 +85,19 @@ pub async fn deliver_pending(
         if blocked.contains(&item.case_number) {
             continue;
         }
-        if !deliver_one(engine, &item, report).await {
+        if !deliver_one(engine, &item, report, shutdown).await {
             blocked.insert(item.case_number.clone());
         }
     }
 }
 
 /// Returns whether later items of the same case may proceed.
-async fn deliver_one(engine: &Engine, item: &OutboxItem, report: &mut CycleReport) -> bool {
+async fn deliver_one(
+    engine: &Engine,
+    item: &OutboxItem,
+    report: &mut CycleReport,
+    shutdown: &CancellationToken,
+) -> bool {
     let case = item.case_number.as_str();
     let ticket = item.ticket_number.as_deref().unwrap_or("");
     // A previous attempt that never recorded its outcome: it may have landed.
@@ -103,7 +108,7 @@ async fn deliver_one(engine: &Engine, item: &OutboxItem, report: &mut CycleRepor
     }
     let result = engine
         .retry
-        .run(item.kind.as_str(), || async {
+        .run(item.kind.as_str(), shutdown, || async {
             let r = attempt(engine, item, uncertain.load(Ordering::SeqCst)).await;
             if let Err(e) = &r
                 && e.outcome_unknown()

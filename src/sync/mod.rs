@@ -159,7 +159,7 @@ impl Engine {
             case_origin: self.settings.case_origin.clone(),
             case_type: self.settings.case_type.clone(),
         };
-        let intake_ok = poll::intake(self, &query, &mut report).await;
+        let intake_ok = poll::intake(self, &query, &mut report, shutdown).await;
         if shutdown.is_cancelled() {
             report.interrupted = true;
             return report;
