@@ -139,19 +139,25 @@ async fn run_engine(
         NotifyState::Status("waiting for the first scheduled run"),
     ]);
     spawn_watchdog(shutdown.clone());
-    crate::scheduler::run_on_schedule(cron, tz, shutdown.clone(), || async {
-        notify_systemd(&[NotifyState::Status("running a cycle")]);
-        let report = engine.run_cycle(&options, shutdown).await;
-        let status = format!(
-            "last cycle {} at {}: {} new, {} updates, {} failures",
-            report.outcome(),
-            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            report.new_cases,
-            report.updates_delivered,
-            report.delivery_failures
-        );
-        notify_systemd(&[NotifyState::Status(&status)]);
-    })
+    crate::scheduler::run_on_schedule(
+        cron,
+        tz,
+        &crate::scheduler::SystemClock,
+        shutdown.clone(),
+        || async {
+            notify_systemd(&[NotifyState::Status("running a cycle")]);
+            let report = engine.run_cycle(&options, shutdown).await;
+            let status = format!(
+                "last cycle {} at {}: {} new, {} updates, {} failures",
+                report.outcome(),
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                report.new_cases,
+                report.updates_delivered,
+                report.delivery_failures
+            );
+            notify_systemd(&[NotifyState::Status(&status)]);
+        },
+    )
     .await;
     notify_systemd(&[NotifyState::Stopping]);
     info!("Stopped.");
