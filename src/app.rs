@@ -1,6 +1,7 @@
 //! What each command does, and the exit code it ends with.
 
 use anyhow::Context;
+use sd_notify::NotifyState;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
@@ -106,12 +107,47 @@ async fn run_sync(config: &Config, cli: &Cli) -> u8 {
         _ => return EXIT_CONFIG,
     };
     info!(schedule = %config.sync.schedule, timezone = %config.sync.timezone, "Running on schedule.");
+    notify_systemd(&[NotifyState::Ready, NotifyState::Status("waiting for the first scheduled run")]);
+    spawn_watchdog(shutdown.clone());
     crate::scheduler::run_on_schedule(cron, tz, shutdown.clone(), || async {
-        engine.run_cycle(&options, &shutdown).await;
+        notify_systemd(&[NotifyState::Status("running a cycle")]);
+        let report = engine.run_cycle(&options, &shutdown).await;
+        let status = format!(
+            "last cycle {} at {}: {} new, {} updates, {} failures",
+            report.outcome(),
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            report.new_cases,
+            report.updates_delivered,
+            report.delivery_failures
+        );
+        notify_systemd(&[NotifyState::Status(&status)]);
     })
     .await;
+    notify_systemd(&[NotifyState::Stopping]);
     info!("Stopped.");
     EXIT_OK
+}
+
+/// Tells systemd (Type=notify) how we are; a no-op outside systemd.
+fn notify_systemd(state: &[NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::warn!(error = %e, "Could not notify systemd.");
+    }
+}
+
+/// Feeds systemd's watchdog (WatchdogSec=) at half its period while the
+/// runtime is alive; a hung process stops feeding it and is restarted.
+fn spawn_watchdog(shutdown: CancellationToken) {
+    let Some(period) = sd_notify::watchdog_enabled() else { return };
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period / 2);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => notify_systemd(&[NotifyState::Watchdog]),
+            }
+        }
+    });
 }
 
 /// SIGTERM and SIGINT cancel the token: no new work starts, the item in
