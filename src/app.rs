@@ -92,11 +92,38 @@ async fn run_sync(config: &Config, cli: &Cli) -> u8 {
     };
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
+    let grace = shutdown_grace(config);
+    tokio::select! {
+        code = run_engine(&engine, config, cli, &shutdown) => code,
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            error!(grace_secs = grace.as_secs(), "Shutdown did not finish in time; exiting now. The outbox records what was in flight, and the next run checks it.");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// How long the work in flight may take after SIGTERM: one request's
+/// timeout on either side, plus a margin to commit.
+fn shutdown_grace(config: &Config) -> std::time::Duration {
+    let itsm = config
+        .itsm
+        .servicenow
+        .as_ref()
+        .map_or(0, |s| s.timeout_secs);
+    std::time::Duration::from_secs(config.lexmark.timeout_secs.max(itsm) + 5)
+}
+
+async fn run_engine(
+    engine: &Engine,
+    config: &Config,
+    cli: &Cli,
+    shutdown: &CancellationToken,
+) -> u8 {
     let options = CycleOptions {
         past_days: cli.past_days,
     };
     if cli.once {
-        let report = engine.run_cycle(&options, &shutdown).await;
+        let report = engine.run_cycle(&options, shutdown).await;
         return exit_code(&report);
     }
     let (cron, tz) = match (
@@ -107,11 +134,14 @@ async fn run_sync(config: &Config, cli: &Cli) -> u8 {
         _ => return EXIT_CONFIG,
     };
     info!(schedule = %config.sync.schedule, timezone = %config.sync.timezone, "Running on schedule.");
-    notify_systemd(&[NotifyState::Ready, NotifyState::Status("waiting for the first scheduled run")]);
+    notify_systemd(&[
+        NotifyState::Ready,
+        NotifyState::Status("waiting for the first scheduled run"),
+    ]);
     spawn_watchdog(shutdown.clone());
     crate::scheduler::run_on_schedule(cron, tz, shutdown.clone(), || async {
         notify_systemd(&[NotifyState::Status("running a cycle")]);
-        let report = engine.run_cycle(&options, &shutdown).await;
+        let report = engine.run_cycle(&options, shutdown).await;
         let status = format!(
             "last cycle {} at {}: {} new, {} updates, {} failures",
             report.outcome(),
@@ -138,7 +168,9 @@ fn notify_systemd(state: &[NotifyState<'_>]) {
 /// Feeds systemd's watchdog (WatchdogSec=) at half its period while the
 /// runtime is alive; a hung process stops feeding it and is restarted.
 fn spawn_watchdog(shutdown: CancellationToken) {
-    let Some(period) = sd_notify::watchdog_enabled() else { return };
+    let Some(period) = sd_notify::watchdog_enabled() else {
+        return;
+    };
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(period / 2);
         loop {

@@ -22,8 +22,15 @@ const CASE_NEW: &str = include_str!("../tests/fixtures/hdis/case-new.json");
 const CASE_FULL: &str = include_str!("../tests/fixtures/hdis/case-status-full.json");
 
 pub async fn run() -> Result<()> {
-    let dir = tempfile::Builder::new().prefix("hdis-sync-demo-").tempdir()?.keep();
-    let sim = Simulator::new(SimOptions { username: "demo".into(), password: "demo-password".into(), list_wrapper: None });
+    let dir = tempfile::Builder::new()
+        .prefix("hdis-sync-demo-")
+        .tempdir()?
+        .keep();
+    let sim = Simulator::new(SimOptions {
+        username: "demo".into(),
+        password: "demo-password".into(),
+        list_wrapper: None,
+    });
     let seeded = seed(&sim)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -40,19 +47,44 @@ pub async fn run() -> Result<()> {
     println!("hdis-sync demo");
     println!("  simulator  {base}/b2b/v1 (admin API under {base}/sim)");
     println!("  state      {}", config.state.path.display());
-    println!("  tickets    {}", config.itsm.local.resolve_path(&config.state.dir()).display());
+    println!(
+        "  tickets    {}",
+        config
+            .itsm
+            .local
+            .resolve_path(&config.state.dir())
+            .display()
+    );
     println!("  logs       {}", dir.join("log").display());
-    println!("  {} case(s) waiting at Lexmark with no ticket number\n", seeded.len());
+    println!(
+        "  {} case(s) waiting at Lexmark with no ticket number\n",
+        seeded.len()
+    );
 
     let first = engine.run_cycle(&CycleOptions::default(), &never).await;
     ensure_ok(&first, 1)?;
-    println!("Cycle 1: {} new case(s), {} ticket(s) opened, {} ticket number(s) written back to Lexmark", first.new_cases, first.tickets_created, first.write_backs_done);
+    println!(
+        "Cycle 1: {} new case(s), {} ticket(s) opened, {} ticket number(s) written back to Lexmark",
+        first.new_cases, first.tickets_created, first.write_backs_done
+    );
     for case in &seeded {
         let doc = sim.case(case).context("case vanished from the simulator")?;
         let ticket = tickets.find_by_correlation(case)?;
-        let at_lexmark = doc.get("customerTicketNumber").and_then(Value::as_str).unwrap_or("");
+        let at_lexmark = doc
+            .get("customerTicketNumber")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         match ticket {
-            Some(t) => println!("  {case} → {}  \"{}\"  (Lexmark now shows ticket {})", t.number, t.title, if at_lexmark.is_empty() { "—" } else { at_lexmark }),
+            Some(t) => println!(
+                "  {case} → {}  \"{}\"  (Lexmark now shows ticket {})",
+                t.number,
+                t.title,
+                if at_lexmark.is_empty() {
+                    "—"
+                } else {
+                    at_lexmark
+                }
+            ),
             None => println!("  {case} → no ticket"),
         }
     }
@@ -62,7 +94,11 @@ pub async fn run() -> Result<()> {
     for (case, what, method, path, body) in changes(&seeded) {
         let url = format!("{base}/sim/cases/{case}{path}");
         let response = client.request(method, &url).json(&body).send().await?;
-        anyhow::ensure!(response.status().is_success(), "admin call {url} answered {}", response.status());
+        anyhow::ensure!(
+            response.status().is_success(),
+            "admin call {url} answered {}",
+            response.status()
+        );
         println!("  {case}: {what}");
     }
 
@@ -70,19 +106,35 @@ pub async fn run() -> Result<()> {
     ensure_ok(&second, 2)?;
     println!(
         "\nCycle 2: {} trigger-field change(s) detected, {} note(s) delivered, {} new ticket(s), {} write-back(s)",
-        second.changes_detected, second.updates_delivered, second.tickets_created, second.write_backs_done
+        second.changes_detected,
+        second.updates_delivered,
+        second.tickets_created,
+        second.write_backs_done
     );
     println!("\nNotes each ticket received:");
     for case in &seeded {
-        let Some(t) = tickets.find_by_correlation(case)? else { continue };
+        let Some(t) = tickets.find_by_correlation(case)? else {
+            continue;
+        };
         let notes = tickets.notes(t.id)?;
-        println!("  {} ({case}): {}", t.number, if notes.is_empty() { "none" } else { "" });
+        println!(
+            "  {} ({case}): {}",
+            t.number,
+            if notes.is_empty() { "none" } else { "" }
+        );
         for note in notes {
-            let text: Vec<&str> = note.body.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("[hdis-sync:")).collect();
+            let text: Vec<&str> = note
+                .body
+                .lines()
+                .filter(|l| !l.trim().is_empty() && !l.starts_with("[hdis-sync:"))
+                .collect();
             println!("    - {}", text.join("\n      "));
         }
     }
-    println!("\nLook around: hdis-sync --config {} tickets   (or: status)", dir.join("hdis-sync.toml").display());
+    println!(
+        "\nLook around: hdis-sync --config {} tickets   (or: status)",
+        dir.join("hdis-sync.toml").display()
+    );
     stop.cancel();
     server.await??;
     Ok(())
@@ -97,7 +149,8 @@ fn ensure_ok(report: &CycleReport, n: u32) -> Result<()> {
 
 /// The two fixtures as new cases created in the last hours, plus two synthetic ones.
 fn seed(sim: &Simulator) -> Result<Vec<String>> {
-    let hours_ago = |h| (Utc::now() - Duration::hours(h)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let hours_ago =
+        |h| (Utc::now() - Duration::hours(h)).to_rfc3339_opts(SecondsFormat::Secs, true);
     let mut new: Value = serde_json::from_str(CASE_NEW)?;
     new["createdOn"] = json!(hours_ago(3));
     // The full fixture is a resolved case; reopen it as an active one that is
@@ -119,8 +172,20 @@ fn changes(seeded: &[String]) -> Vec<AdminChange> {
     use reqwest::Method;
     let (a, b, c) = (seeded[0].clone(), seeded[1].clone(), seeded[2].clone());
     vec![
-        (a.clone(), "status In Progress → Pending Requester Input", Method::PATCH, "", json!({"status": "Pending Requester Input"})),
-        (a, "work order 10020001 dispatched", Method::PUT, "/work-orders/10020001", json!({"workOrderStatus": "Dispatched", "workOrderType": "Break/Fix Repair"})),
+        (
+            a.clone(),
+            "status In Progress → Pending Requester Input",
+            Method::PATCH,
+            "",
+            json!({"status": "Pending Requester Input"}),
+        ),
+        (
+            a,
+            "work order 10020001 dispatched",
+            Method::PUT,
+            "/work-orders/10020001",
+            json!({"workOrderStatus": "Dispatched", "workOrderType": "Break/Fix Repair"}),
+        ),
         (
             b.clone(),
             "sales order ORD-735006-L9Y0Z7 shipped, with tracking",
@@ -129,8 +194,20 @@ fn changes(seeded: &[String]) -> Vec<AdminChange> {
             json!({"salesOrderStatus": "Shipped", "carrier": "United Parcel Service", "trackingNumber": "1Z999AA10123456784",
                    "trackingLink": "https://www.ups.com/track?tracknum=1Z999AA10123456784"}),
         ),
-        (b, "new comment from Lexmark", Method::POST, "/comments", json!({"createdBy": "Lexmark", "description": "Replacement fuser shipped; technician visit booked for tomorrow 9–11am."})),
-        (c, "description edited (not a trigger field: nothing is forwarded)", Method::PATCH, "", json!({"description": "Caller added: the error appears only on tray 2."})),
+        (
+            b,
+            "new comment from Lexmark",
+            Method::POST,
+            "/comments",
+            json!({"createdBy": "Lexmark", "description": "Replacement fuser shipped; technician visit booked for tomorrow 9–11am."}),
+        ),
+        (
+            c,
+            "description edited (not a trigger field: nothing is forwarded)",
+            Method::PATCH,
+            "",
+            json!({"description": "Caller added: the error appears only on tray 2."}),
+        ),
     ]
 }
 

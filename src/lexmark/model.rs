@@ -446,11 +446,15 @@ where
             .into_iter()
             .enumerate()
             .map(|(i, item)| {
-                serde_path_to_error::deserialize(item)
-                    .map_err(|e| serde::de::Error::custom(format!("[{i}].{}: {}", e.path(), e.inner())))
+                serde_path_to_error::deserialize(item).map_err(|e| {
+                    serde::de::Error::custom(format!("[{i}].{}: {}", e.path(), e.inner()))
+                })
             })
             .collect(),
-        other => Err(serde::de::Error::custom(format!("expected a list, got {}", kind_of(&other)))),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a list, got {}",
+            kind_of(&other)
+        ))),
     }
 }
 

@@ -204,13 +204,17 @@ impl Simulator {
             }
             return fault_response(&fault);
         }
-        let mut state = self.lock();
-        let (status, response) = match work(&mut state, &body) {
-            Ok((status, value)) => (status, reply::reply(status, value)),
-            Err(e) => (e.status, e.into_response()),
+        let response = {
+            let mut state = self.lock();
+            let (status, response) = match work(&mut state, &body) {
+                Ok((status, value)) => (status, reply::reply(status, value)),
+                Err(e) => (e.status, e.into_response()),
+            };
+            record.status = status.as_u16();
+            state.record(record);
+            response
         };
-        record.status = status.as_u16();
-        state.record(record);
+        self.wait_if_held(call).await;
         response
     }
 

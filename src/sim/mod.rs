@@ -18,6 +18,7 @@ mod api;
 mod command;
 mod create;
 mod generate;
+mod hold;
 mod load;
 mod reply;
 mod state;
@@ -33,6 +34,7 @@ use axum::extract::DefaultBodyLimit;
 use serde_json::Value;
 
 pub use command::run;
+pub use hold::SimHold;
 use state::SimState;
 
 /// Largest request body the simulator accepts (attachments are base64 inline).
@@ -176,6 +178,7 @@ pub struct Simulator {
 struct Shared {
     options: SimOptions,
     state: Mutex<SimState>,
+    holds: Mutex<Vec<hold::PendingHold>>,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -193,6 +196,7 @@ impl Simulator {
             shared: Arc::new(Shared {
                 options,
                 state: Mutex::new(SimState::default()),
+                holds: Mutex::new(Vec::new()),
             }),
         }
     }

@@ -87,7 +87,7 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT {ITEM_COLUMNS} FROM outbox o JOIN cases c ON c.case_number = o.case_number
-             WHERE {filter} ORDER BY o.case_number, o.id"
+             WHERE {filter} ORDER BY o.id"
         ))?;
         let raws = stmt
             .query_map(args, |r| {
@@ -140,7 +140,7 @@ impl Store {
             .collect()
     }
 
-    /// Pending items, grouped by case and in creation order within a case.
+    /// Pending items in the order they were queued (so per case, too).
     pub fn pending_items(&self) -> Result<Vec<OutboxItem>> {
         self.items_where("o.status = 'pending'", &[])
     }

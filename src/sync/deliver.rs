@@ -8,6 +8,7 @@
 //! instead of repeated. Updates whose previous outcome is unknown are checked
 //! for their marker when the connector can search notes.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
@@ -60,10 +61,13 @@ enum Delivered {
     AlreadyPresent,
 }
 
-/// Delivers every pending item that is not blocked.
+/// Delivers every pending item that is not blocked. `blocked` holds the
+/// cases whose delivery failed earlier in this cycle: they wait for the next
+/// cycle (the schedule is the long backoff), and so do their later items.
 pub async fn deliver_pending(
     engine: &Engine,
     report: &mut CycleReport,
+    blocked: &mut HashSet<String>,
     shutdown: &CancellationToken,
 ) {
     let items = match engine.store.pending_items() {
@@ -74,22 +78,26 @@ pub async fn deliver_pending(
             return;
         }
     };
-    let mut blocked_case: Option<String> = None;
     for item in items {
         if shutdown.is_cancelled() {
             return;
         }
-        if blocked_case.as_deref() == Some(item.case_number.as_str()) {
+        if blocked.contains(&item.case_number) {
             continue;
         }
-        if !deliver_one(engine, &item, report).await {
-            blocked_case = Some(item.case_number.clone());
+        if !deliver_one(engine, &item, report, shutdown).await {
+            blocked.insert(item.case_number.clone());
         }
     }
 }
 
 /// Returns whether later items of the same case may proceed.
-async fn deliver_one(engine: &Engine, item: &OutboxItem, report: &mut CycleReport) -> bool {
+async fn deliver_one(
+    engine: &Engine,
+    item: &OutboxItem,
+    report: &mut CycleReport,
+    shutdown: &CancellationToken,
+) -> bool {
     let case = item.case_number.as_str();
     let ticket = item.ticket_number.as_deref().unwrap_or("");
     // A previous attempt that never recorded its outcome: it may have landed.
@@ -100,7 +108,7 @@ async fn deliver_one(engine: &Engine, item: &OutboxItem, report: &mut CycleRepor
     }
     let result = engine
         .retry
-        .run(item.kind.as_str(), || async {
+        .run(item.kind.as_str(), shutdown, || async {
             let r = attempt(engine, item, uncertain.load(Ordering::SeqCst)).await;
             if let Err(e) = &r
                 && e.outcome_unknown()

@@ -159,15 +159,16 @@ impl Engine {
             case_origin: self.settings.case_origin.clone(),
             case_type: self.settings.case_type.clone(),
         };
-        let intake_ok = poll::intake(self, &query, &mut report).await;
+        let intake_ok = poll::intake(self, &query, &mut report, shutdown).await;
         if shutdown.is_cancelled() {
             report.interrupted = true;
             return report;
         }
-        deliver::deliver_pending(self, &mut report, shutdown).await;
+        let mut blocked = std::collections::HashSet::new();
+        deliver::deliver_pending(self, &mut report, &mut blocked, shutdown).await;
         if intake_ok && !shutdown.is_cancelled() {
             poll::poll_open_cases(self, &mut report, shutdown).await;
-            deliver::deliver_pending(self, &mut report, shutdown).await;
+            deliver::deliver_pending(self, &mut report, &mut blocked, shutdown).await;
         }
         if shutdown.is_cancelled() {
             report.interrupted = true;

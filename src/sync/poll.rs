@@ -20,10 +20,15 @@ fn log_unparsed_timestamps(doc: &CaseDocument) {
 /// GET CASES, then store every new case with its create item, and re-queue
 /// the write-back of linked cases Lexmark still lists as new. Returns false
 /// when GET CASES itself failed.
-pub async fn intake(engine: &Engine, query: &CasesQuery, report: &mut CycleReport) -> bool {
+pub async fn intake(
+    engine: &Engine,
+    query: &CasesQuery,
+    report: &mut CycleReport,
+    shutdown: &CancellationToken,
+) -> bool {
     let list = match engine
         .retry
-        .run("GET CASES", || engine.lexmark.get_cases(query))
+        .run("GET CASES", shutdown, || engine.lexmark.get_cases(query))
         .await
     {
         Ok(list) => list,
@@ -110,7 +115,9 @@ pub async fn poll_open_cases(
         .map(|row| async move {
             let doc = engine
                 .retry
-                .run("STATUS", || engine.lexmark.status(&row.case_number))
+                .run("STATUS", shutdown, || {
+                    engine.lexmark.status(&row.case_number)
+                })
                 .await;
             (row, doc)
         })

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
+use tokio_util::sync::CancellationToken;
 
 use crate::config::SyncConfig;
 use crate::http::Retry;
@@ -30,8 +31,14 @@ impl RetryPolicy {
 
     /// Runs `op` until it succeeds, fails permanently, or runs out of
     /// attempts. A `Retry-After` longer than `max_wait` ends the retries for
-    /// this cycle (the next cycle tries again).
-    pub async fn run<T, E, F, Fut>(&self, what: &str, op: F) -> Result<T, E>
+    /// this cycle (the next cycle tries again). Once `shutdown` is cancelled
+    /// no retry is started and a backoff wait ends at once.
+    pub async fn run<T, E, F, Fut>(
+        &self,
+        what: &str,
+        shutdown: &CancellationToken,
+        op: F,
+    ) -> Result<T, E>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
@@ -44,8 +51,19 @@ impl RetryPolicy {
             .with_jitter();
         let max_wait = self.max_wait;
         op.retry(backoff)
-            .sleep(tokio::time::sleep)
-            .when(|e: &E| matches!(e.retry(), Retry::Transient { .. }))
+            .sleep({
+                let shutdown = shutdown.clone();
+                move |wait| {
+                    let shutdown = shutdown.clone();
+                    async move {
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = shutdown.cancelled() => {}
+                        }
+                    }
+                }
+            })
+            .when(|e: &E| matches!(e.retry(), Retry::Transient { .. }) && !shutdown.is_cancelled())
             .adjust(move |e: &E, planned| match e.retry() {
                 Retry::Transient { after: Some(after) } if after > max_wait => None,
                 Retry::Transient { after: Some(after) } => planned.map(|_| after),
@@ -105,7 +123,7 @@ mod tests {
     async fn a_transient_error_is_retried_up_to_the_attempt_cap() {
         let calls = AtomicU32::new(0);
         let r: Result<(), E> = policy(3)
-            .run("t", || async {
+            .run("t", &CancellationToken::new(), || async {
                 calls.fetch_add(1, Ordering::SeqCst);
                 Err(E(Retry::Transient { after: None }))
             })
@@ -118,7 +136,7 @@ mod tests {
     async fn a_permanent_error_is_never_retried() {
         let calls = AtomicU32::new(0);
         let _ = policy(5)
-            .run("t", || async {
+            .run("t", &CancellationToken::new(), || async {
                 calls.fetch_add(1, Ordering::SeqCst);
                 Err::<(), _>(E(Retry::Permanent))
             })
@@ -131,7 +149,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let start = tokio::time::Instant::now();
         let r = policy(3)
-            .run("t", || async {
+            .run("t", &CancellationToken::new(), || async {
                 match calls.fetch_add(1, Ordering::SeqCst) {
                     0 => Err(E(Retry::Transient {
                         after: Some(Duration::from_secs(2)),
@@ -145,7 +163,7 @@ mod tests {
 
         let calls = AtomicU32::new(0);
         let _ = policy(3)
-            .run("t", || async {
+            .run("t", &CancellationToken::new(), || async {
                 calls.fetch_add(1, Ordering::SeqCst);
                 Err::<(), _>(E(Retry::Transient {
                     after: Some(Duration::from_secs(3600)),

@@ -8,9 +8,18 @@ use crate::support::{World, fixture, new_case};
 #[tokio::test]
 async fn new_cases_become_one_ticket_each_and_their_numbers_are_written_back() {
     let w = World::start().await;
-    let cases: Vec<String> = (1..=3).map(|i| w.add(new_case(&format!("CAS-{i}000-NEW"), i))).collect();
+    let cases: Vec<String> = (1..=3)
+        .map(|i| w.add(new_case(&format!("CAS-{i}000-NEW"), i)))
+        .collect();
     let report = w.cycle().await;
-    assert_eq!((report.new_cases, report.tickets_created, report.write_backs_done), (3, 3, 3));
+    assert_eq!(
+        (
+            report.new_cases,
+            report.tickets_created,
+            report.write_backs_done
+        ),
+        (3, 3, 3)
+    );
     for case in &cases {
         let ticket = w.ticket_of(case);
         assert_eq!(&ticket.correlation_key, case);
@@ -52,31 +61,75 @@ async fn each_trigger_field_change_gives_exactly_one_note_with_the_new_value() {
     let case = w.add(fixture_as_new("case-new.json"));
     w.cycle().await;
     let steps: Vec<(Method, String, Value, &str)> = vec![
-        (Method::PATCH, String::new(), json!({"state": "Resolved"}), "Resolved"),
-        (Method::PATCH, String::new(), json!({"status": "Pending Requester Input"}), "Pending Requester Input"),
-        (Method::PATCH, String::new(), json!({"detailedStatus": "Tech En Route"}), "Tech En Route"),
-        (Method::PUT, "/work-orders/10011468".into(), json!({"workOrderStatus": "Dispatched"}), "Dispatched"),
-        (Method::PUT, "/work-orders/10011468".into(), json!({"workOrderStatus": "Service Action Complete"}), "Service Action Complete"),
-        (Method::PUT, "/sales-orders/ORD-1".into(), json!({"salesOrderStatus": "Order Accepted"}), "Order Accepted"),
+        (
+            Method::PATCH,
+            String::new(),
+            json!({"state": "Resolved"}),
+            "Resolved",
+        ),
+        (
+            Method::PATCH,
+            String::new(),
+            json!({"status": "Pending Requester Input"}),
+            "Pending Requester Input",
+        ),
+        (
+            Method::PATCH,
+            String::new(),
+            json!({"detailedStatus": "Tech En Route"}),
+            "Tech En Route",
+        ),
+        (
+            Method::PUT,
+            "/work-orders/10011468".into(),
+            json!({"workOrderStatus": "Dispatched"}),
+            "Dispatched",
+        ),
+        (
+            Method::PUT,
+            "/work-orders/10011468".into(),
+            json!({"workOrderStatus": "Service Action Complete"}),
+            "Service Action Complete",
+        ),
+        (
+            Method::PUT,
+            "/sales-orders/ORD-1".into(),
+            json!({"salesOrderStatus": "Order Accepted"}),
+            "Order Accepted",
+        ),
         (
             Method::PUT,
             "/sales-orders/ORD-1".into(),
             json!({"salesOrderStatus": "Shipped", "carrier": "Purolator", "trackingNumber": "ShipTrack1234512"}),
             "ShipTrack1234512",
         ),
-        (Method::POST, "/comments".into(), json!({"createdBy": "Lexmark", "description": "Part ordered"}), "Part ordered"),
+        (
+            Method::POST,
+            "/comments".into(),
+            json!({"createdBy": "Lexmark", "description": "Part ordered"}),
+            "Part ordered",
+        ),
     ];
     for (method, path, body, expected) in steps {
         let before = w.notes_of(&case).len();
-        w.admin(method, &format!("/cases/{case}{path}"), body.clone()).await;
+        w.admin(method, &format!("/cases/{case}{path}"), body.clone())
+            .await;
         let report = w.cycle().await;
         let notes = w.notes_of(&case);
         assert_eq!(notes.len(), before + 1, "one note for {body}");
-        assert!(notes.last().unwrap().body.contains(expected), "{expected} not in {:?}", notes.last().unwrap().body);
+        assert!(
+            notes.last().unwrap().body.contains(expected),
+            "{expected} not in {:?}",
+            notes.last().unwrap().body
+        );
         assert_eq!(report.updates_delivered, 1);
     }
     let ticket = w.ticket_of(&case);
-    assert_eq!(ticket.state.as_deref(), Some("Resolved"), "the state change moved the local ticket's state");
+    assert_eq!(
+        ticket.state.as_deref(),
+        Some("Resolved"),
+        "the state change moved the local ticket's state"
+    );
 }
 
 #[tokio::test]
@@ -85,7 +138,12 @@ async fn a_change_to_a_non_trigger_field_sends_nothing() {
     let case = w.add(fixture_as_new("case-status-full.json"));
     w.cycle().await;
     w.patch_case(&case, json!({"description": "Edited", "title": "New title", "customerRequestDate": "2026-01-01T00:00:00Z"})).await;
-    w.admin(Method::PUT, &format!("/cases/{case}/sales-orders/ORD-734233-N9T4X3"), json!({"trackingNumber": "1Z-NEW"})).await;
+    w.admin(
+        Method::PUT,
+        &format!("/cases/{case}/sales-orders/ORD-734233-N9T4X3"),
+        json!({"trackingNumber": "1Z-NEW"}),
+    )
+    .await;
     let report = w.cycle().await;
     assert_eq!(report.changes_detected, 0);
     assert!(w.notes_of(&case).is_empty());
@@ -104,7 +162,10 @@ async fn new_comments_arriving_newest_first_are_forwarded_oldest_first_and_never
     w.cycle().await;
     let notes = w.notes_of(&case);
     assert_eq!(notes.len(), 2);
-    assert!(notes[0].body.contains("first") && notes[1].body.contains("second"), "{notes:?}");
+    assert!(
+        notes[0].body.contains("first") && notes[1].body.contains("second"),
+        "{notes:?}"
+    );
     let mut flipped = comments.as_array().unwrap().clone();
     flipped.reverse();
     w.patch_case(&case, json!({"comments": flipped})).await;
@@ -143,25 +204,64 @@ async fn arrays_flipping_between_null_empty_and_missing_send_nothing() {
 async fn a_write_back_that_fails_once_is_retried_next_cycle_with_still_one_ticket() {
     let w = World::start().await;
     let case = w.add(new_case("CAS-WB", 1));
-    w.fault("UPDATE TICKET #", Some(&case), 503, "<html><body>Service Unavailable</body></html>", 1);
+    w.fault(
+        "UPDATE TICKET #",
+        Some(&case),
+        503,
+        "<html><body>Service Unavailable</body></html>",
+        1,
+    );
     let first = w.cycle().await;
-    assert_eq!((first.tickets_created, first.write_backs_done, first.delivery_failures), (1, 0, 1));
-    assert_eq!(w.sim.case(&case).unwrap()["customerTicketNumber"], json!(""));
+    assert_eq!(
+        (
+            first.tickets_created,
+            first.write_backs_done,
+            first.delivery_failures
+        ),
+        (1, 0, 1)
+    );
+    assert_eq!(
+        w.sim.case(&case).unwrap()["customerTicketNumber"],
+        json!("")
+    );
     let second = w.cycle().await;
-    assert_eq!((second.tickets_created, second.tickets_found_existing, second.write_backs_done), (0, 0, 1));
+    assert_eq!(
+        (
+            second.tickets_created,
+            second.tickets_found_existing,
+            second.write_backs_done
+        ),
+        (0, 0, 1)
+    );
     assert_eq!(w.tickets().list().unwrap().len(), 1);
-    assert_eq!(w.sim.case(&case).unwrap()["customerTicketNumber"], json!(w.ticket_of(&case).number));
+    assert_eq!(
+        w.sim.case(&case).unwrap()["customerTicketNumber"],
+        json!(w.ticket_of(&case).number)
+    );
 }
 
 #[tokio::test]
 async fn a_write_back_rejected_for_good_is_queued_again_while_lexmark_still_lists_the_case() {
     let w = World::start().await;
     let case = w.add(new_case("CAS-WB4", 1));
-    w.fault("UPDATE TICKET #", Some(&case), 400, r#"{"message":"temporarily refused"}"#, 1);
+    w.fault(
+        "UPDATE TICKET #",
+        Some(&case),
+        400,
+        r#"{"message":"temporarily refused"}"#,
+        1,
+    );
     let first = w.cycle().await;
     assert_eq!(first.items_parked_dead, 1);
     let second = w.cycle().await;
-    assert_eq!((second.write_backs_queued, second.write_backs_done, second.tickets_created), (1, 1, 0));
+    assert_eq!(
+        (
+            second.write_backs_queued,
+            second.write_backs_done,
+            second.tickets_created
+        ),
+        (1, 1, 0)
+    );
     assert_eq!(w.tickets().list().unwrap().len(), 1);
 }
 
@@ -179,7 +279,12 @@ async fn text_with_emoji_and_accents_arrives_byte_exact() {
     assert_eq!(ticket.title, title);
     assert!(ticket.description.contains(description));
     let comment = "Técnico llegará mañana 🚚 — «ok»";
-    w.admin(Method::POST, &format!("/cases/{case}/comments"), json!({"createdBy": "Lexmark", "description": comment})).await;
+    w.admin(
+        Method::POST,
+        &format!("/cases/{case}/comments"),
+        json!({"createdBy": "Lexmark", "description": comment}),
+    )
+    .await;
     w.cycle().await;
     assert!(w.notes_of(&case)[0].body.contains(comment));
 }
@@ -190,7 +295,13 @@ async fn a_case_whose_status_body_is_invalid_is_skipped_and_the_others_go_on() {
     let bad = w.add(new_case("CAS-BAD", 1));
     let good = w.add(new_case("CAS-GOOD", 1));
     w.cycle().await;
-    w.fault("STATUS", Some(&bad), 200, "{“caseNumber”: “CAS-BAD”, trackingLink: http://x}", u32::MAX);
+    w.fault(
+        "STATUS",
+        Some(&bad),
+        200,
+        "{“caseNumber”: “CAS-BAD”, trackingLink: http://x}",
+        u32::MAX,
+    );
     w.patch_case(&bad, json!({"status": "Completed"})).await;
     w.patch_case(&good, json!({"status": "Completed"})).await;
     let report = w.cycle().await;
@@ -201,10 +312,18 @@ async fn a_case_whose_status_body_is_invalid_is_skipped_and_the_others_go_on() {
     let errors = w.store().cases_with_errors().unwrap();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].case, bad);
-    assert!(errors[0].error.contains("STATUS") && errors[0].error.contains(&bad), "{}", errors[0].error);
+    assert!(
+        errors[0].error.contains("STATUS") && errors[0].error.contains(&bad),
+        "{}",
+        errors[0].error
+    );
     w.sim.clear_faults();
     w.cycle().await;
-    assert_eq!(w.notes_of(&bad).len(), 1, "once readable again, the change goes through");
+    assert_eq!(
+        w.notes_of(&bad).len(),
+        1,
+        "once readable again, the change goes through"
+    );
 }
 
 #[tokio::test]
@@ -215,15 +334,21 @@ async fn a_case_with_a_wrongly_typed_field_is_rejected_by_name_and_the_others_ar
     w.add(odd);
     w.add(new_case("CAS-FINE", 1));
     let report = w.cycle().await;
-    assert_eq!((report.cases_rejected, report.new_cases, report.tickets_created), (1, 1, 1));
+    assert_eq!(
+        (
+            report.cases_rejected,
+            report.new_cases,
+            report.tickets_created
+        ),
+        (1, 1, 1)
+    );
 }
 
 #[tokio::test]
 async fn get_cases_wrapped_in_an_object_works_the_same() {
     let options = hdis_sync::sim::SimOptions {
-        username: crate::support::USER.into(),
-        password: crate::support::PASSWORD.into(),
         list_wrapper: Some("cases".into()),
+        ..crate::support::sim_options()
     };
     let w = World::start_with(options, "").await;
     w.add(new_case("CAS-W1", 1));
@@ -238,7 +363,12 @@ async fn cases_older_than_past_days_are_not_taken() {
     w.add(new_case("CAS-RECENT", 1));
     let report = w.cycle().await;
     assert_eq!(report.new_cases, 1);
-    assert!(w.tickets().find_by_correlation("CAS-OLD").unwrap().is_none());
+    assert!(
+        w.tickets()
+            .find_by_correlation("CAS-OLD")
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -246,13 +376,26 @@ async fn a_resolved_case_is_polled_through_its_grace_period_and_then_left_alone(
     let w = World::start().await;
     let case = w.add(new_case("CAS-R", 1));
     w.cycle().await;
-    w.patch_case(&case, json!({"state": "Resolved", "status": "Completed"})).await;
+    w.patch_case(&case, json!({"state": "Resolved", "status": "Completed"}))
+        .await;
     w.cycle().await;
     let store = w.store();
-    assert_eq!(store.case(&case).unwrap().unwrap().phase, hdis_sync::store::Phase::Closed);
-    let later = chrono::Utc::now() + chrono::Duration::days(i64::from(w.config.sync.closed_grace_days) + 1);
-    assert!(store.cases_to_poll(later, w.config.sync.closed_grace_days).unwrap().is_empty());
-    assert_eq!(store.case(&case).unwrap().unwrap().phase, hdis_sync::store::Phase::Archived);
+    assert_eq!(
+        store.case(&case).unwrap().unwrap().phase,
+        hdis_sync::store::Phase::Closed
+    );
+    let later =
+        chrono::Utc::now() + chrono::Duration::days(i64::from(w.config.sync.closed_grace_days) + 1);
+    assert!(
+        store
+            .cases_to_poll(later, w.config.sync.closed_grace_days)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.case(&case).unwrap().unwrap().phase,
+        hdis_sync::store::Phase::Archived
+    );
 }
 
 #[tokio::test]
@@ -260,12 +403,17 @@ async fn wrong_lexmark_credentials_fail_the_cycle_without_touching_anything() {
     let w = World::start().await;
     w.add(new_case("CAS-AUTH", 1));
     let mut config = w.config.clone();
-    config.lexmark.password = Some("wrong".to_string().into());
+    config.lexmark.password = Some("Wr0ng-Pa55-7x".to_string().into());
     let engine = hdis_sync::sync::Engine::from_config(&config).unwrap();
-    let report = engine.run_cycle(&Default::default(), &Default::default()).await;
+    let report = engine
+        .run_cycle(&Default::default(), &Default::default())
+        .await;
     let failure = report.failure.clone().unwrap();
     assert!(failure.contains("401"), "{failure}");
-    assert!(!failure.contains("wrong"), "the password must not appear: {failure}");
+    assert!(
+        !failure.contains("Wr0ng-Pa55-7x"),
+        "the password must not appear: {failure}"
+    );
     assert!(!report.lexmark_unreachable);
     assert_eq!(hdis_sync::app::exit_code(&report), 1);
     assert!(w.tickets().list().unwrap().is_empty());

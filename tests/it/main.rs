@@ -1,7 +1,10 @@
 //! The one integration-test binary: whole cycles against the HDIS simulator
 //! on port 0, with the local connector and a stateful ServiceNow fake.
 
+mod crash;
 mod cycles;
+mod cycles_servicenow;
+mod retries;
 mod servicenow;
 pub mod servicenow_fake;
 mod support;
