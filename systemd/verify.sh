@@ -58,6 +58,8 @@ else
 fi
 
 fail=0
+passed=0
+failed=0
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -89,8 +91,10 @@ for u in "${units[@]}"; do
         echo "FAIL: $u (exit $rc)"
         printf '%s\n' "$out" | sed 's/^/    /'
         fail=1
+        failed=$((failed + 1))
     else
         echo "ok    $u"
+        passed=$((passed + 1))
         if [ -n "$out" ]; then printf '%s\n' "$out" | sed 's/^/    note: /'; fi
     fi
 done
@@ -111,12 +115,16 @@ for u in "${services[@]}"; do
         echo "FAIL: security $u (exit $rc)"
         printf '%s\n' "$out" | sed 's/^/    /'
         fail=1
+        failed=$((failed + 1))
         continue
     fi
     if awk -v l="$level" -v m="$max_exposure" 'BEGIN { exit !(l > m) }'; then
         echo "FAIL: $u exposure $level is above $max_exposure; what is still open:"
         printf '%s\n' "$out" | grep '✗' | sed 's/^/    /'
         fail=1
+        failed=$((failed + 1))
+    else
+        passed=$((passed + 1))
     fi
     table="$table
 | \`$u\` | $level | $rating |"
@@ -128,6 +136,8 @@ systemd-analyze security --offline=true --no-pager ./hdis-sync.service 2>&1 | gr
 
 if [ "$fail" -ne 0 ]; then
     echo "systemd/verify.sh: FAILED"
+    echo "units: $passed passed, $failed failed"
     exit 1
 fi
 echo "systemd/verify.sh: all ${#units[@]} units verified, ${#services[@]} services at or below exposure $max_exposure"
+echo "units: $passed passed, $failed failed"
