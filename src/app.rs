@@ -23,6 +23,10 @@ pub async fn run(cli: Cli) -> u8 {
     match &cli.command {
         Some(Command::Simulate(args)) => return report_error(crate::sim::run(args).await),
         Some(Command::Demo) => return report_error(crate::demo::run().await),
+        Some(Command::Tickets { .. } | Command::Status { .. } | Command::Replay { .. }) => {
+            return inspect(&cli);
+        }
+        Some(Command::Check) => return crate::check::run(cli.config.as_deref()).await,
         _ => {}
     }
     let config = match Config::load(cli.config.as_deref()) {
@@ -39,12 +43,65 @@ pub async fn run(cli: Cli) -> u8 {
             return EXIT_CONFIG;
         }
     };
-    match cli.command {
-        None => run_sync(&config, &cli).await,
+    if cli.dry_run {
+        return dry_run(&config, &cli).await;
+    }
+    run_sync(&config, &cli).await
+}
+
+/// `--dry-run`: no lock (nothing is written), no connector (the ITSM is not
+/// contacted), the state opened read-only.
+async fn dry_run(config: &Config, cli: &Cli) -> u8 {
+    let result = async {
+        let lexmark = crate::lexmark::LexmarkClient::new(
+            &config.lexmark,
+            config.sync.max_requests_per_second,
+        )?;
+        let store = Store::open_read_only(&config.state.path)?;
+        let report =
+            crate::sync::dry_run::dry_run(&lexmark, store.as_ref(), &config.sync, cli.past_days)
+                .await?;
+        anyhow::Ok(report)
+    }
+    .await;
+    match result {
+        Ok(report) => {
+            report.print();
+            if report.lexmark_unreachable {
+                EXIT_TEMPFAIL
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(e) => {
+            eprintln!("hdis-sync: {e:#}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// `tickets`, `status` and `replay` read the files only: they need neither
+/// the secrets nor the log files (an operator running them as root must not
+/// create today's log file under root's name, or leave the service unable
+/// to write it).
+fn inspect(cli: &Cli) -> u8 {
+    let config = match Config::extract(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hdis-sync: {e}");
+            return EXIT_CONFIG;
+        }
+    };
+    let stderr_only = crate::config::LogConfig {
+        dir: None,
+        ..config.log.clone()
+    };
+    let _log = crate::telemetry::init(&stderr_only);
+    match &cli.command {
         Some(Command::Tickets { number }) => report_error(show_tickets(&config, number.as_deref())),
-        Some(Command::Status { json }) => report_error(crate::status::show(&config, json)),
-        Some(Command::Replay { case, all }) => report_error(replay(&config, case.as_deref(), all)),
-        Some(Command::Simulate(_) | Command::Demo) => EXIT_OK,
+        Some(Command::Status { json }) => report_error(crate::status::show(&config, *json)),
+        Some(Command::Replay { case, all }) => report_error(replay(&config, case.as_deref(), *all)),
+        _ => EXIT_OK,
     }
 }
 

@@ -27,6 +27,11 @@ pub struct Cli {
     #[arg(long)]
     pub once: bool,
 
+    /// Do the reads of one cycle and print what it would create, write back and
+    /// forward; write nothing to the ITSM, to Lexmark or to the state.
+    #[arg(long)]
+    pub dry_run: bool,
+
     /// Override sync.past_days (NoOfPastDays) for this run, e.g. for a backfill.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub past_days: Option<u32>,
@@ -37,6 +42,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Validate the whole configuration (every problem at once), then check
+    /// Lexmark and the ITSM with read-only calls; one line per check.
+    Check,
     /// Run the HDIS simulator: Lexmark's seven calls over HTTP, plus an admin API under /sim.
     Simulate(SimulateArgs),
     /// A guided tour: simulator + local tickets in a temporary directory, two cycles, a report.

@@ -359,19 +359,17 @@ impl Config {
         path: Option<&Path>,
         env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
     ) -> Result<Config, ConfigError> {
-        let mut figment = Figment::new();
-        match path {
-            Some(p) if !p.exists() => return Err(ConfigError::Missing(p.to_path_buf())),
-            Some(p) => figment = figment.merge(Toml::file_exact(p)),
-            None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
-                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_PATH))
-            }
-            None => {}
-        }
-        figment = figment.merge(EnvStrings::new(ENV_PREFIX, env));
-        figment
+        figment(path, env)?
             .extract::<Config>()
             .map_err(|e| ConfigError::Parse(format_figment_error(e)))
+    }
+
+    /// Everything wrong with the configuration, at once (`hdis-sync check`):
+    /// each section is read on its own, so a wrong type or unknown key in one
+    /// section does not hide the problems of the others; then every key is
+    /// validated and secrets resolved. `Err` only when the file is missing.
+    pub fn check(path: Option<&Path>) -> Result<(Config, Vec<Problem>), ConfigError> {
+        check::check(figment(path, std::env::vars_os())?)
     }
 
     /// Resolves secrets from files and credentials and validates every key;
@@ -530,6 +528,22 @@ impl Config {
         }
         p
     }
+}
+
+fn figment(
+    path: Option<&Path>,
+    env: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<Figment, ConfigError> {
+    let mut figment = Figment::new();
+    match path {
+        Some(p) if !p.exists() => return Err(ConfigError::Missing(p.to_path_buf())),
+        Some(p) => figment = figment.merge(Toml::file_exact(p)),
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+            figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_PATH))
+        }
+        None => {}
+    }
+    Ok(figment.merge(EnvStrings::new(ENV_PREFIX, env)))
 }
 
 fn problem(key: &str, message: &str) -> Problem {
@@ -727,5 +741,6 @@ fn lenient_opt_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretSt
     Ok(lenient_opt_string(d)?.map(SecretString::from))
 }
 
+mod check;
 #[cfg(test)]
 mod tests;

@@ -14,6 +14,7 @@
 //! - [`cli`], [`app`]: the command line and what each command does.
 
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -9,19 +9,38 @@ use crate::store::{CaseError, OutboxItem, RunRow, Store};
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub phases: std::collections::BTreeMap<String, i64>,
+    /// Cases still polled: ticketed, open, and closed within the grace period.
+    pub open_cases: i64,
+    /// The next tick of `sync.schedule` in `sync.timezone` (daemon mode; under
+    /// the systemd timer, `systemctl list-timers` tells).
+    pub next_scheduled_run: Option<String>,
     pub outbox_depth: i64,
     pub dead_items: Vec<OutboxItem>,
     pub cases_with_errors: Vec<CaseError>,
     pub last_runs: Vec<RunRow>,
 }
 
-pub fn collect(store: &Store) -> anyhow::Result<Status> {
+pub fn collect(store: &Store, config: &Config) -> anyhow::Result<Status> {
+    let now = chrono::Utc::now();
+    let next_scheduled_run = match (
+        crate::scheduler::parse_schedule(&config.sync.schedule),
+        config.sync.timezone.parse::<chrono_tz::Tz>(),
+    ) {
+        (Ok(cron), Ok(tz)) => {
+            crate::scheduler::next_tick(&cron, tz, now).map(|t| t.with_timezone(&tz).to_rfc3339())
+        }
+        _ => None,
+    };
     Ok(Status {
         phases: store
             .phase_counts()?
             .into_iter()
             .map(|(p, n)| (p.as_str().to_string(), n))
             .collect(),
+        open_cases: store
+            .pollable_cases(now, config.sync.closed_grace_days)?
+            .len() as i64,
+        next_scheduled_run,
         outbox_depth: store.outbox_depth()?,
         dead_items: store.dead_items()?,
         cases_with_errors: store.cases_with_errors()?,
@@ -37,7 +56,7 @@ pub fn show(config: &Config, json: bool) -> anyhow::Result<()> {
     );
     let store = Store::open(&config.state.path)
         .with_context(|| format!("opening {}", config.state.path.display()))?;
-    let s = collect(&store)?;
+    let s = collect(&store, config)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(());
@@ -46,6 +65,7 @@ pub fn show(config: &Config, json: bool) -> anyhow::Result<()> {
     for (p, n) in &s.phases {
         println!("  {p:<9} {n}");
     }
+    println!("Open cases (polled): {}", s.open_cases);
     println!(
         "Outbox: {} pending, {} dead",
         s.outbox_depth,
@@ -78,12 +98,31 @@ pub fn show(config: &Config, json: bool) -> anyhow::Result<()> {
             .map(|f| format!("{} ms", (f - r.started_at).num_milliseconds()))
             .unwrap_or_else(|| "running".into());
         println!(
-            "  #{} {} {} {}",
+            "  #{} {} {} {} {}",
             r.id,
             r.started_at.to_rfc3339(),
             took,
-            r.outcome.as_deref().unwrap_or("-")
+            r.outcome.as_deref().unwrap_or("-"),
+            r.counts.as_ref().map(summary).unwrap_or_default()
         );
     }
+    println!(
+        "Next scheduled run (daemon mode): {}",
+        s.next_scheduled_run.as_deref().unwrap_or("-")
+    );
     Ok(())
+}
+
+/// The non-zero counts of a run, e.g. "new_cases=2 tickets_created=2".
+fn summary(counts: &serde_json::Value) -> String {
+    counts
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, v)| v.as_u64().is_some_and(|n| n > 0))
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
 }

@@ -7,10 +7,14 @@
 //! at start we delete the oldest files so that, with today's, exactly
 //! `keep_files` remain.
 
+use std::io::IsTerminal;
 use std::path::Path;
 
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::fmt::format::{DefaultFields, Writer};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, fmt};
@@ -48,7 +52,12 @@ pub fn init(config: &LogConfig) -> Result<TelemetryGuard, TelemetryError> {
             .with_filter(filter())
             .boxed()
     } else {
+        // ANSI colours only on a terminal (not in the journal), and fields
+        // formatted by a type of their own, so the colours never leak into
+        // the log file through span fields formatted once and shared.
         fmt::layer()
+            .fmt_fields(StderrFields(DefaultFields::new()))
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .with_filter(filter())
             .boxed()
@@ -94,6 +103,15 @@ pub fn init(config: &LogConfig) -> Result<TelemetryGuard, TelemetryError> {
         .with(file_layer)
         .try_init();
     Ok(TelemetryGuard { _file: guard })
+}
+
+/// The stderr layer's field formatter: `DefaultFields` under another type.
+struct StderrFields(DefaultFields);
+
+impl<'w> FormatFields<'w> for StderrFields {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'w>, fields: R) -> std::fmt::Result {
+        self.0.format_fields(writer, fields)
+    }
 }
 
 /// Deletes the oldest log files so that, counting today's (existing or about

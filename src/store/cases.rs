@@ -233,7 +233,18 @@ impl Store {
             )?;
             Ok(())
         })?;
-        self.cases_in(&[Phase::Ticketed, Phase::Open, Phase::Closed])
+        self.pollable_cases(now, grace_days)
+    }
+
+    /// The cases [`Store::cases_to_poll`] would poll, without archiving
+    /// anything (for `--dry-run`).
+    pub fn pollable_cases(&self, now: DateTime<Utc>, grace_days: u32) -> Result<Vec<CaseRow>> {
+        let cutoff = now - Duration::days(i64::from(grace_days));
+        Ok(self
+            .cases_in(&[Phase::Ticketed, Phase::Open, Phase::Closed])?
+            .into_iter()
+            .filter(|c| c.phase != Phase::Closed || c.closed_at.is_none_or(|t| t >= cutoff))
+            .collect())
     }
 
     pub fn record_case_error(

@@ -48,6 +48,10 @@ pub enum StoreError {
         "state file schema version {found} is newer than this binary understands ({supported}); upgrade hdis-sync"
     )]
     TooNew { found: i64, supported: i64 },
+    #[error(
+        "state file schema version {found} is older than this binary's ({supported}); a normal run migrates it, a dry run cannot"
+    )]
+    NeedsMigration { found: i64, supported: i64 },
     #[error("no such {0}")]
     NotFound(String),
 }
@@ -122,6 +126,35 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
         })
+    }
+
+    /// Opens an existing state file for reading only (`--dry-run`, which
+    /// must leave it untouched); `None` when there is none yet.
+    pub fn open_read_only(path: &Path) -> Result<Option<Store>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if found < SCHEMA_VERSION {
+            return Err(StoreError::NeedsMigration {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(Some(Store {
+            conn: Mutex::new(conn),
+        }))
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {

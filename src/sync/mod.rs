@@ -6,6 +6,7 @@
 
 pub mod deliver;
 pub mod diff;
+pub mod dry_run;
 pub mod intake;
 pub mod payload;
 pub mod poll;
