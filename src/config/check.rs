@@ -54,10 +54,18 @@ fn section<T: DeserializeOwned + Default>(
         Err(e) => {
             failed.push(name);
             for one in e {
-                let key = if one.path.is_empty() {
+                // figment gives the path inside the section, sometimes with
+                // the section again at its end: say `section.key`.
+                let inner: Vec<&str> = one
+                    .path
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|p| *p != name)
+                    .collect();
+                let key = if inner.is_empty() {
                     name.to_string()
                 } else {
-                    one.path.join(".")
+                    format!("{name}.{}", inner.join("."))
                 };
                 problems.push(problem(&key, &one.kind.to_string()));
             }

@@ -5,6 +5,7 @@ mod crash;
 mod cycles;
 mod cycles_servicenow;
 mod retries;
+mod service;
 mod servicenow;
 pub mod servicenow_fake;
 mod support;
