@@ -254,6 +254,10 @@ pub struct ServiceNowConfig {
     /// Lexmark state → value of the record's `state` field, e.g. Resolved = "6".
     #[serde(default)]
     pub state_map: BTreeMap<String, String>,
+    /// Fields set together with a mapped state, by Lexmark state; e.g.
+    /// `[itsm.servicenow.state_fields.Resolved] close_code = "Solved (Permanently)"`.
+    #[serde(default)]
+    pub state_fields: BTreeMap<String, BTreeMap<String, String>>,
     /// Extra fields set on every created record (e.g. assignment_group, caller_id).
     #[serde(default)]
     pub create_fields: BTreeMap<String, String>,

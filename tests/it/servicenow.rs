@@ -213,6 +213,38 @@ async fn an_update_with_a_mapped_lexmark_state_moves_the_ticket_state() {
 }
 
 #[tokio::test]
+async fn a_resolution_carries_the_fields_servicenow_requires_to_resolve() {
+    let fake = FakeServiceNow::start().await;
+    let mut config = fake.config();
+    config.state_map.insert("Resolved".into(), "6".into());
+    config.state_fields.insert(
+        "Resolved".into(),
+        [
+            ("close_code".to_string(), "Solved (Permanently)".to_string()),
+            ("close_notes".to_string(), "Resolved by Lexmark".to_string()),
+        ]
+        .into(),
+    );
+    let sn = connector(&config);
+    let t = sn.create(&ticket("10012346", "Paper jam")).await.unwrap();
+    let record = fake.record_by_correlation("10012346").unwrap();
+    assert_eq!(
+        field(&record, "close_code"),
+        "",
+        "not set while the case is open"
+    );
+
+    sn.update(&t, &note("hdis-sync:0003", Some("Resolved")))
+        .await
+        .unwrap();
+
+    let record = fake.record_by_correlation("10012346").unwrap();
+    assert_eq!(field(&record, "state"), "6");
+    assert_eq!(field(&record, "close_code"), "Solved (Permanently)");
+    assert_eq!(field(&record, "close_notes"), "Resolved by Lexmark");
+}
+
+#[tokio::test]
 async fn has_marker_is_false_before_the_update_and_true_after() {
     let fake = FakeServiceNow::start().await;
     let sn = connector(&fake.config());

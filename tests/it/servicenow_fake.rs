@@ -253,6 +253,7 @@ impl FakeServiceNow {
             table: "incident".into(),
             work_notes: true,
             state_map: BTreeMap::new(),
+            state_fields: BTreeMap::new(),
             create_fields: BTreeMap::new(),
             timeout_secs: 5,
             allow_insecure_http: false,

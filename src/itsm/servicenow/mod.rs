@@ -50,6 +50,7 @@ pub struct ServiceNowConnector {
     /// `work_notes` or `comments`.
     journal: &'static str,
     state_map: BTreeMap<String, String>,
+    state_fields: BTreeMap<String, BTreeMap<String, String>>,
     create_fields: BTreeMap<String, String>,
     body_cap: usize,
 }
@@ -130,6 +131,7 @@ impl ServiceNowConnector {
                 "comments"
             },
             state_map: config.state_map.clone(),
+            state_fields: config.state_fields.clone(),
             create_fields: config.create_fields.clone(),
             body_cap: http::DEFAULT_BODY_CAP,
         })
@@ -182,17 +184,31 @@ impl ServiceNowConnector {
     }
 
     fn map_state(&self, lexmark_state: Option<&str>) -> Option<&str> {
-        let s = lexmark_state?;
-        self.state_map
-            .get(s)
-            .or_else(|| {
-                self.state_map
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(s))
-                    .map(|(_, v)| v)
-            })
-            .map(String::as_str)
+        lookup(&self.state_map, lexmark_state?).map(String::as_str)
     }
+
+    /// Sets the mapped `state` of a Lexmark state on a record body, with the
+    /// fields that go with it (e.g. `close_code`, `close_notes` for Resolved).
+    fn apply_state(&self, body: &mut Map<String, Value>, lexmark_state: Option<&str>) {
+        let Some(state) = self.map_state(lexmark_state) else {
+            return;
+        };
+        body.insert("state".into(), state.into());
+        let fields = lexmark_state.and_then(|s| lookup(&self.state_fields, s));
+        for (k, v) in fields.into_iter().flatten() {
+            body.insert(k.clone(), v.as_str().into());
+        }
+    }
+}
+
+/// A Lexmark-state-keyed value: exact match first, then ignoring case (keys
+/// set through the environment arrive lower-cased).
+fn lookup<'a, V>(map: &'a BTreeMap<String, V>, key: &str) -> Option<&'a V> {
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
 }
 
 fn rejected(action: &'static str, message: String) -> ConnectorError {
@@ -291,9 +307,7 @@ impl Connector for ServiceNowConnector {
         body.insert("correlation_display".into(), "Lexmark HDIS".into());
         body.insert("short_description".into(), short.into());
         body.insert("description".into(), description.into());
-        if let Some(state) = self.map_state(ticket.lexmark_state.as_deref()) {
-            body.insert("state".into(), state.into());
-        }
+        self.apply_state(&mut body, ticket.lexmark_state.as_deref());
         let url = self.url(
             &self.table,
             None,
@@ -326,9 +340,7 @@ impl Connector for ServiceNowConnector {
         let id = wire::sys_id(&ticket.id).map_err(|m| rejected(ACTION, m))?;
         let mut body = Map::new();
         body.insert(self.journal.into(), update.note.as_str().into());
-        if let Some(state) = self.map_state(update.lexmark_state.as_deref()) {
-            body.insert("state".into(), state.into());
-        }
+        self.apply_state(&mut body, update.lexmark_state.as_deref());
         let url = self.url(&self.table, Some(id), &[("sysparm_fields", "sys_id")]);
         let _: Envelope<Value> = self
             .call(ACTION, Method::PATCH, url, Some(&Value::Object(body)))
