@@ -418,3 +418,22 @@ async fn wrong_lexmark_credentials_fail_the_cycle_without_touching_anything() {
     assert_eq!(hdis_sync::app::exit_code(&report), 1);
     assert!(w.tickets().list().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn an_oversized_status_body_is_a_clear_error_for_that_case_only() {
+    let w = World::start().await;
+    let big = w.add(new_case("CAS-BIG", 1));
+    let fine = w.add(new_case("CAS-FINE2", 1));
+    w.cycle().await;
+    w.fault("STATUS", Some(&big), 200, &"x".repeat(9 * 1024 * 1024), 1);
+    w.patch_case(&fine, json!({"status": "Completed"})).await;
+    let report = w.cycle().await;
+    assert_eq!((report.poll_errors, report.updates_delivered), (1, 1));
+    let errors = w.store().cases_with_errors().unwrap();
+    assert_eq!(errors[0].case, big);
+    assert!(
+        errors[0].error.contains("larger than"),
+        "{}",
+        errors[0].error
+    );
+}
