@@ -231,15 +231,14 @@ impl LexmarkClient {
     /// UPDATE TICKET #: tells Lexmark our ticket number.
     pub async fn update_ticket_number(&self, case: &str, ticket_number: &str) -> Result<(), Error> {
         let body = serde_json::json!({ "customerTicketNumber": ticket_number });
-        self.call(
+        self.case_call(
             "UPDATE TICKET #",
-            Some(case),
             Method::PATCH,
-            self.url(&["cases", case, "customerTicketNumber"]),
-            Some(&body),
+            case,
+            "customerTicketNumber",
+            &body,
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// UPDATE: adds comments and attachments to a case.
@@ -250,40 +249,39 @@ impl LexmarkClient {
         attachments: &[Attachment],
     ) -> Result<(), Error> {
         let body = serde_json::json!({ "comments": comments, "attachment": attachments });
-        self.call(
-            "UPDATE",
-            Some(case),
-            Method::PATCH,
-            self.url(&["cases", case, "updateCase"]),
-            Some(&body),
-        )
-        .await?;
-        Ok(())
+        self.case_call("UPDATE", Method::PATCH, case, "updateCase", &body)
+            .await
     }
 
     /// ESCALATE.
     pub async fn escalate(&self, case: &str, reason: &str) -> Result<(), Error> {
         let body = serde_json::json!({ "escalateRequestReason": reason });
-        self.call(
-            "ESCALATE",
-            Some(case),
-            Method::POST,
-            self.url(&["cases", case, "escalateRequest"]),
-            Some(&body),
-        )
-        .await?;
-        Ok(())
+        self.case_call("ESCALATE", Method::POST, case, "escalateRequest", &body)
+            .await
     }
 
     /// CANCEL.
     pub async fn cancel(&self, case: &str, reason: &str) -> Result<(), Error> {
         let body = serde_json::json!({ "cancelRequestReason": reason });
+        self.case_call("CANCEL", Method::POST, case, "cancelRequest", &body)
+            .await
+    }
+
+    /// A write to `/cases/{case}/{action}` whose answer body does not matter.
+    async fn case_call(
+        &self,
+        call: &'static str,
+        method: Method,
+        case: &str,
+        action: &str,
+        body: &Value,
+    ) -> Result<(), Error> {
         self.call(
-            "CANCEL",
+            call,
             Some(case),
-            Method::POST,
-            self.url(&["cases", case, "cancelRequest"]),
-            Some(&body),
+            method,
+            self.url(&["cases", case, action]),
+            Some(body),
         )
         .await?;
         Ok(())

@@ -400,7 +400,8 @@ pub fn parse_case_list(value: Value) -> Result<CaseList, String> {
     Ok(list)
 }
 
-fn kind_of(v: &Value) -> &'static str {
+/// "an array", "a string"… for messages about JSON values.
+pub fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -175,16 +175,7 @@ fn fill_defaults(doc: &mut Value, number: &str) -> Result<(), SimError> {
 }
 
 /// "an array", "a string"… for messages.
-pub(super) fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub(super) use crate::lexmark::model::kind_of as kind;
 
 /// Now, as Lexmark writes timestamps: RFC 3339, whole seconds, `Z`.
 pub(super) fn now_text() -> String {

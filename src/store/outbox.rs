@@ -89,55 +89,30 @@ impl Store {
             "SELECT {ITEM_COLUMNS} FROM outbox o JOIN cases c ON c.case_number = o.case_number
              WHERE {filter} ORDER BY o.id"
         ))?;
-        let raws = stmt
-            .query_map(args, |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, u32>(6)?,
-                    r.get::<_, bool>(7)?,
-                    r.get::<_, Option<String>>(8)?,
-                    r.get::<_, Option<String>>(9)?,
-                    r.get::<_, Option<String>>(10)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        raws.into_iter()
-            .map(
-                |(
-                    id,
-                    case_number,
-                    kind,
-                    change_key,
-                    payload,
-                    status,
-                    attempts,
-                    in_flight,
-                    last_error,
-                    ticket_id,
-                    ticket_number,
-                )| {
-                    Ok(OutboxItem {
-                        id,
-                        kind: ItemKind::parse(&kind)
-                            .ok_or_else(|| StoreError::NotFound(format!("outbox kind {kind}")))?,
-                        payload: from_json(&format!("outbox item {id}"), &payload)?,
-                        case_number,
-                        change_key,
-                        status,
-                        attempts,
-                        in_flight,
-                        last_error,
-                        ticket_id,
-                        ticket_number,
-                    })
-                },
-            )
-            .collect()
+        let raws = stmt.query_map(args, |r| {
+            let item = OutboxItem {
+                id: r.get(0)?,
+                case_number: r.get(1)?,
+                kind: ItemKind::CreateTicket,
+                change_key: r.get(3)?,
+                payload: serde_json::Value::Null,
+                status: r.get(5)?,
+                attempts: r.get(6)?,
+                in_flight: r.get(7)?,
+                last_error: r.get(8)?,
+                ticket_id: r.get(9)?,
+                ticket_number: r.get(10)?,
+            };
+            Ok((item, r.get::<_, String>(2)?, r.get::<_, String>(4)?))
+        })?;
+        raws.map(|raw| {
+            let (mut item, kind, payload) = raw?;
+            item.kind = ItemKind::parse(&kind)
+                .ok_or_else(|| StoreError::NotFound(format!("outbox kind {kind}")))?;
+            item.payload = from_json(&format!("outbox item {}", item.id), &payload)?;
+            Ok(item)
+        })
+        .collect()
     }
 
     /// Pending items in the order they were queued (so per case, too).

@@ -6,11 +6,11 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::process::{Child, Command};
 
 use crate::cycles_servicenow::world;
-use crate::servicenow_fake::FakeServiceNow;
+use crate::servicenow_fake::{FakeServiceNow, field};
 use crate::support::{World, new_case};
 
 const TABLE: &str = "/api/now/table/incident";
@@ -57,14 +57,6 @@ async fn within<F: std::future::Future>(what: &str, f: F) -> F::Output {
 async fn kill(mut child: Child) {
     child.kill().await.unwrap(); // SIGKILL
     child.wait().await.unwrap();
-}
-
-fn field(record: &serde_json::Map<String, Value>, name: &str) -> String {
-    record
-        .get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// Exactly one incident per case, and Lexmark holds each incident's number.

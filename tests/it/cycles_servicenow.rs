@@ -1,8 +1,8 @@
 //! Whole cycles with the ServiceNow connector against the stateful fake.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::servicenow_fake::{FakeServiceNow, PASSWORD, USERNAME};
+use crate::servicenow_fake::{FakeServiceNow, PASSWORD, USERNAME, field};
 use crate::support::{World, new_case, sim_options};
 
 const TABLE: &str = "/api/now/table/incident";
@@ -17,14 +17,6 @@ pub fn servicenow_itsm(fake: &FakeServiceNow) -> String {
 
 pub async fn world(fake: &FakeServiceNow) -> World {
     World::start_with(sim_options(), &servicenow_itsm(fake)).await
-}
-
-fn field(record: &serde_json::Map<String, Value>, name: &str) -> String {
-    record
-        .get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[tokio::test]

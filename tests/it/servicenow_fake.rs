@@ -34,6 +34,15 @@ pub const JOURNAL_TABLE: &str = "sys_journal_field";
 /// A record as the fake stores it: every value a string, as the API shows.
 pub type Record = Map<String, Value>;
 
+/// A record's field as text ("" when absent).
+pub fn field(record: &Record, name: &str) -> String {
+    record
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
 const TASK_FIELDS: &[&str] = &[
     "sys_id",
     "number",
