@@ -10,8 +10,6 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use chrono::{TimeDelta, Utc};
 use serde_json::{Value, json};
 
@@ -218,29 +216,36 @@ impl Simulator {
         response
     }
 
-    /// HTTP Basic with the configured user name and password, or why not.
+    /// HTTP Basic with the configured user name and password, or a bearer
+    /// token issued by `/oauth2/token`; or why not.
     fn authorize(&self, headers: &HeaderMap) -> Result<(), &'static str> {
-        let Some(value) = headers.get(header::AUTHORIZATION) else {
-            return Err("HTTP Basic credentials are required");
-        };
-        let credentials = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-            .and_then(|(_, encoded)| STANDARD.decode(encoded.trim()).ok())
-            .and_then(|bytes| String::from_utf8(bytes).ok());
-        let Some(credentials) = credentials else {
+        let Some(value) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
             return Err(
-                "the Authorization header must be HTTP Basic: \"Basic base64(user:password)\"",
+                "credentials are required: HTTP Basic, or a bearer token from /oauth2/token",
+            );
+        };
+        if let Some((scheme, token)) = value.trim().split_once(' ')
+            && scheme.eq_ignore_ascii_case("bearer")
+        {
+            return if self.token_is_valid(token.trim()) {
+                Ok(())
+            } else {
+                Err("unknown or expired bearer token")
+            };
+        }
+        let Some((user, password)) = super::oauth::basic_credentials(headers) else {
+            return Err(
+                "the Authorization header must be HTTP Basic: \"Basic base64(user:password)\", or \"Bearer <token>\"",
             );
         };
         let options = self.options();
-        match credentials.split_once(':') {
-            Some((user, password)) if user == options.username && password == options.password => {
-                Ok(())
-            }
-            _ => Err("wrong user name or password"),
+        if user == options.username && password == options.password {
+            Ok(())
+        } else {
+            Err("wrong user name or password")
         }
     }
 }

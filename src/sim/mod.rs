@@ -20,6 +20,7 @@ mod create;
 mod generate;
 mod hold;
 mod load;
+mod oauth;
 mod reply;
 mod state;
 #[cfg(test)]
@@ -179,6 +180,8 @@ struct Shared {
     options: SimOptions,
     state: Mutex<SimState>,
     holds: Mutex<Vec<hold::PendingHold>>,
+    /// Bearer tokens issued by `/oauth2/token`.
+    tokens: Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -197,6 +200,7 @@ impl Simulator {
                 options,
                 state: Mutex::new(SimState::default()),
                 holds: Mutex::new(Vec::new()),
+                tokens: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -269,11 +273,13 @@ impl Simulator {
         self.lock().faults.clear();
     }
 
-    /// The customer API under `/b2b/v1` and the admin API under `/sim`.
+    /// The customer API under `/b2b/v1`, OAuth2 tokens at `/oauth2/token`,
+    /// and the admin API under `/sim`.
     pub fn router(&self) -> Router {
         Router::new()
             .nest("/b2b/v1", api::routes())
             .nest("/sim", admin::routes())
+            .nest("/oauth2", oauth::routes())
             .fallback(reply::unknown_route)
             .method_not_allowed_fallback(reply::method_not_allowed)
             .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -437,3 +437,42 @@ async fn an_oversized_status_body_is_a_clear_error_for_that_case_only() {
         errors[0].error
     );
 }
+
+#[tokio::test]
+async fn oauth2_client_credentials_fetch_one_token_that_serves_the_whole_cycle() {
+    use hdis_sync::config::LexmarkAuth;
+    let w = World::start().await;
+    w.add(new_case("CAS-OA1", 1));
+    w.add(new_case("CAS-OA2", 1));
+    let mut config = w.config.clone();
+    config.lexmark.auth = LexmarkAuth::Oauth2;
+    config.lexmark.token_url = Some(format!("{}/oauth2/token", w.base));
+    config.lexmark.client_id = Some(crate::support::USER.into());
+    config.lexmark.client_secret = Some(crate::support::PASSWORD.to_string().into());
+    config.lexmark.username = None;
+    config.lexmark.password = None;
+    let engine = hdis_sync::sync::Engine::from_config(&config).unwrap();
+    let report = engine
+        .run_cycle(&Default::default(), &Default::default())
+        .await;
+    assert_eq!(report.failure, None);
+    assert_eq!((report.tickets_created, report.write_backs_done), (2, 2));
+    assert_eq!(
+        w.sim.tokens_issued(),
+        1,
+        "the token is cached for its lifetime"
+    );
+
+    config.lexmark.client_secret = Some("N0t-the-s3cret".to_string().into());
+    let engine = hdis_sync::sync::Engine::from_config(&config).unwrap();
+    let failure = engine
+        .run_cycle(&Default::default(), &Default::default())
+        .await
+        .failure
+        .unwrap();
+    assert!(
+        failure.contains("OAuth2") && failure.contains("401"),
+        "{failure}"
+    );
+    assert!(!failure.contains("N0t-the-s3cret"));
+}
