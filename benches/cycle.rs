@@ -4,8 +4,8 @@
 //! `-- --short` a small one (CI), where targets are shown but not enforced.
 //!
 //! Targets (full size, 2-core machine): a first cycle opening 2,000 tickets
-//! under 60 s; a quiet cycle polling 2,000 cases under 20 s; diff of a full
-//! case under 20 µs; peak memory under 200 MiB.
+//! under 60 s; a quiet cycle polling 2,000 cases under 20 s; parse and diff
+//! of a full STATUS body under 100 µs; peak memory under 200 MiB.
 
 use std::time::{Duration, Instant};
 
