@@ -410,12 +410,33 @@ fn format_figment_error(e: figment::Error) -> String {
             let source = e
                 .metadata
                 .as_ref()
-                .map(|m| format!(" (from {})", m.name))
+                .map(|m| match &m.source {
+                    Some(figment::Source::File(path)) => format!(" (in {})", path.display()),
+                    _ => format!(" (from {})", m.name),
+                })
                 .unwrap_or_default();
-            format!("{key}{}{source}", e.kind)
+            format!("{key}{}{source}", without_source_lines(&e.kind.to_string()))
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A TOML syntax error quotes the offending line, which may hold a secret
+/// (`password = "…" x`): keep the position and the reason, drop the quote.
+pub(crate) fn without_source_lines(message: &str) -> String {
+    message
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            !(t.starts_with('|')
+                || t.split_once('|').is_some_and(|(n, _)| {
+                    !n.trim().is_empty() && n.trim().chars().all(|c| c.is_ascii_digit())
+                }))
+        })
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 mod check;

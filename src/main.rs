@@ -3,14 +3,21 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    // Output piped into `head` and closed early ends the process quietly, as
-    // for any Unix tool, instead of panicking on the broken pipe.
-    #[cfg(unix)]
-    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = hdis_sync::cli::Cli::parse();
+    // `status` and `tickets` only print: piped into `head` and closed early,
+    // they end quietly as any Unix tool does. Everything else keeps Rust's
+    // ignored SIGPIPE, so a peer closing a socket or a journald restart never
+    // kills a sync or the simulator.
+    #[cfg(unix)]
+    if matches!(
+        cli.command,
+        Some(hdis_sync::cli::Command::Status { .. } | hdis_sync::cli::Command::Tickets { .. })
+    ) {
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

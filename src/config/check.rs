@@ -67,7 +67,10 @@ fn section<T: DeserializeOwned + Default>(
                 } else {
                     format!("{name}.{}", inner.join("."))
                 };
-                problems.push(problem(&key, &one.kind.to_string()));
+                problems.push(problem(
+                    &key,
+                    &super::without_source_lines(&one.kind.to_string()),
+                ));
             }
             T::default()
         }

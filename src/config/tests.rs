@@ -176,3 +176,17 @@ fn every_example_config_parses() {
     }
     assert!(seen >= 2, "expected example configs in config/");
 }
+
+#[test]
+fn a_toml_syntax_error_never_quotes_the_line_with_the_secret() {
+    let f = toml("[lexmark]\nbase_url = \"https://x/b2b/v1\"\npassword = \"Zq9SecretLex\" x\n");
+    let e = Config::extract_from(Some(f.path()), env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("Zq9SecretLex"), "{e}");
+    assert!(e.contains("line 3"), "{e}");
+    assert!(
+        e.contains(&f.path().display().to_string()),
+        "names the file: {e}"
+    );
+}

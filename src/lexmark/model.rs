@@ -294,12 +294,15 @@ pub fn parse_case(value: Value, position: Option<usize>) -> Result<CaseDocument,
     }
     let has_number = value
         .get("caseNumber")
-        .is_some_and(|v| v.as_str().is_some_and(|s| !s.trim().is_empty()) || v.is_number());
+        .is_some_and(|v| v.as_str().is_some_and(|s| !s.trim().is_empty()));
     if !has_number {
+        let found = value.get("caseNumber").map_or("nothing", kind_of);
         return Err(CaseParseError {
             case,
             field: "caseNumber".into(),
-            message: "required: expected a non-empty case number".into(),
+            message: format!(
+                "required: expected a case number as text, such as CAS-21298-J1Y8W5, got {found}"
+            ),
         });
     }
     serde_path_to_error::deserialize(value).map_err(|e| {

@@ -208,6 +208,18 @@ impl Store {
         })
     }
 
+    /// Takes back the attempt counted by [`Store::begin_attempt`] (a failure
+    /// that was not the item's own, such as refused credentials).
+    pub fn undo_attempt(&self, id: i64) -> Result<()> {
+        write(&mut self.conn(), |tx| {
+            tx.execute(
+                "UPDATE outbox SET attempts = MAX(attempts - 1, 0) WHERE id = ?1",
+                [id],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Re-queues dead items (of one case, or all) with a fresh attempt count.
     pub fn replay(&self, case_number: Option<&str>, now: DateTime<Utc>) -> Result<usize> {
         write(&mut self.conn(), |tx| {

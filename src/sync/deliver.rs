@@ -44,6 +44,25 @@ impl super::retry::Retryability for DeliveryError {
 }
 
 impl DeliveryError {
+    /// A failure that would hit every item alike: credentials refused (401),
+    /// or the ticket system's table not found (404 on a lookup or create).
+    fn systemic(&self) -> bool {
+        let (status, action) = match self {
+            DeliveryError::Connector(ConnectorError::Http { source, action, .. }) => {
+                (source.status(), Some(*action))
+            }
+            DeliveryError::Lexmark(crate::lexmark::Error::Http { source, .. }) => {
+                (source.status(), None)
+            }
+            _ => return false,
+        };
+        match status.map(|s| s.as_u16()) {
+            Some(401) => true,
+            Some(404) => action.is_some_and(|a| a != "update" && a != "journal lookup"),
+            _ => false,
+        }
+    }
+
     fn outcome_unknown(&self) -> bool {
         match self {
             DeliveryError::Connector(e) => e.outcome_unknown(),
@@ -70,6 +89,9 @@ pub async fn deliver_pending(
     blocked: &mut HashSet<String>,
     shutdown: &CancellationToken,
 ) {
+    if report.deliveries_stopped {
+        return;
+    }
     let items = match engine.store.pending_items() {
         Ok(items) => items,
         Err(e) => {
@@ -85,26 +107,38 @@ pub async fn deliver_pending(
         if blocked.contains(&item.case_number) {
             continue;
         }
-        if !deliver_one(engine, &item, report, shutdown).await {
-            blocked.insert(item.case_number.clone());
+        match deliver_one(engine, &item, report, shutdown).await {
+            Next::Proceed => {}
+            Next::BlockCase => {
+                blocked.insert(item.case_number.clone());
+            }
+            Next::StopAll => return,
         }
     }
 }
 
-/// Returns whether later items of the same case may proceed.
+/// What may follow a delivery.
+enum Next {
+    Proceed,
+    /// Later items of this case wait for the next cycle.
+    BlockCase,
+    /// Nothing more can be delivered this cycle (credentials refused, wrong URL).
+    StopAll,
+}
+
 async fn deliver_one(
     engine: &Engine,
     item: &OutboxItem,
     report: &mut CycleReport,
     shutdown: &CancellationToken,
-) -> bool {
+) -> Next {
     let case = item.case_number.as_str();
     let ticket = item.ticket_number.as_deref().unwrap_or("");
     // A previous attempt that never recorded its outcome: it may have landed.
     let uncertain = AtomicBool::new(item.in_flight);
     if let Err(e) = engine.store.begin_attempt(item.id, Utc::now()) {
         error!(case, ticket, error = %e, "Could not record the delivery attempt; not delivering.");
-        return false;
+        return Next::BlockCase;
     }
     let result = engine
         .retry
@@ -136,7 +170,7 @@ async fn deliver_one(
                 // Delivered but not recorded: the item stays in flight, and the
                 // next attempt finds the ticket or the marker instead of repeating.
                 error!(case, ticket, error = %e, "Delivered, but could not record it; it will be checked next cycle.");
-                return false;
+                return Next::BlockCase;
             }
             match done {
                 Delivered::Created(t) => {
@@ -170,7 +204,26 @@ async fn deliver_one(
                     );
                 }
             }
-            true
+            Next::Proceed
+        }
+        Err(e) if e.systemic() => {
+            // Not this item's fault: keep it as it is (no attempt counted),
+            // deliver nothing more this cycle, and fail the run so the
+            // operator sees it.
+            let message = e.to_string();
+            report.delivery_failures += 1;
+            let known = !uncertain.load(Ordering::SeqCst);
+            if let Err(se) = engine
+                .store
+                .fail_item(item, &message, known, false, now)
+                .and_then(|()| engine.store.undo_attempt(item.id))
+            {
+                error!(case, ticket, error = %se, "Could not record the failed delivery.");
+            }
+            error!(case, ticket, error = %message, "The ticket system refused our credentials or the address is wrong; no more deliveries this cycle. Nothing was parked: fix the configuration and the next run goes on.");
+            report.failure = Some(message);
+            report.deliveries_stopped = true;
+            Next::StopAll
         }
         Err(e) => {
             let permanent = matches!(super::retry::Retryability::retry(&e), Retry::Permanent);
@@ -194,11 +247,11 @@ async fn deliver_one(
                 };
                 error!(case, ticket, item = item.id, kind = item.kind.as_str(), attempts, error = %message,
                     "Delivery failed with {why}; item parked as dead (see `hdis-sync status`, re-queue with `hdis-sync replay`).");
-                true
+                Next::Proceed
             } else {
                 warn!(case, ticket, item = item.id, kind = item.kind.as_str(), attempts, error = %message,
                     "Delivery failed; it will be retried next cycle and later items of this case wait.");
-                false
+                Next::BlockCase
             }
         }
     }

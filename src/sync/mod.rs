@@ -46,6 +46,8 @@ pub struct CycleReport {
     pub failure: Option<String>,
     /// Lexmark could not be reached (connection refused, timeout).
     pub lexmark_unreachable: bool,
+    /// Deliveries stopped for the rest of the cycle (credentials refused).
+    pub deliveries_stopped: bool,
     /// Shutdown was requested before the cycle ended.
     pub interrupted: bool,
 }
@@ -146,6 +148,7 @@ impl Engine {
             polled = report.cases_polled,
             changes = report.changes_detected,
             updates = report.updates_delivered,
+            poll_errors = report.poll_errors,
             failures = report.delivery_failures,
             dead = report.items_parked_dead,
             "Cycle finished."
@@ -160,14 +163,16 @@ impl Engine {
             case_origin: self.settings.case_origin.clone(),
             case_type: self.settings.case_type.clone(),
         };
-        let intake_ok = poll::intake(self, &query, &mut report, shutdown).await;
+        poll::intake(self, &query, &mut report, shutdown).await;
         if shutdown.is_cancelled() {
             report.interrupted = true;
             return report;
         }
         let mut blocked = std::collections::HashSet::new();
         deliver::deliver_pending(self, &mut report, &mut blocked, shutdown).await;
-        if intake_ok && !shutdown.is_cancelled() {
+        // A bad GET CASES answer must not stop the open cases' updates; an
+        // unreachable Lexmark would only make every STATUS fail too.
+        if !report.lexmark_unreachable && !shutdown.is_cancelled() {
             poll::poll_open_cases(self, &mut report, shutdown).await;
             deliver::deliver_pending(self, &mut report, &mut blocked, shutdown).await;
         }

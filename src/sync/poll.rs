@@ -13,19 +13,18 @@ use crate::store::{ItemKind, NewItem};
 
 fn log_unparsed_timestamps(doc: &CaseDocument) {
     for (field, raw) in doc.unparsed_timestamps() {
-        warn!(case = %doc.case_number, field = %field, value = %raw, "Timestamp is not RFC 3339; kept as text.");
+        warn!(case = %doc.case_number, field = %field, value = %crate::http::excerpt(raw.as_bytes()), "Timestamp is not RFC 3339; kept as text.");
     }
 }
 
 /// GET CASES, then store every new case with its create item, and re-queue
-/// the write-back of linked cases Lexmark still lists as new. Returns false
-/// when GET CASES itself failed.
+/// the write-back of linked cases Lexmark still lists as new.
 pub async fn intake(
     engine: &Engine,
     query: &CasesQuery,
     report: &mut CycleReport,
     shutdown: &CancellationToken,
-) -> bool {
+) {
     let list = match engine
         .retry
         .run("GET CASES", shutdown, || engine.lexmark.get_cases(query))
@@ -36,13 +35,13 @@ pub async fn intake(
             error!(error = %e, "GET CASES failed; no new cases this cycle.");
             report.lexmark_unreachable = e.is_unreachable();
             report.failure = Some(e.to_string());
-            return false;
+            return;
         }
     };
     report.cases_listed = list.cases.len() + list.rejected.len();
     for rejected in &list.rejected {
         report.cases_rejected += 1;
-        error!(case = %rejected.case, field = %rejected.field, error = %rejected.message, "GET CASES returned a case that cannot be read; skipped.");
+        error!(case = %rejected.case, field = %rejected.field, error = %crate::http::excerpt(rejected.message.as_bytes()), "GET CASES returned a case that cannot be read; skipped.");
         if let Ok(Some(_)) = engine.store.case(&rejected.case) {
             let _ =
                 engine
@@ -55,7 +54,6 @@ pub async fn intake(
             error!(case = %doc.case_number, error = %e, "Could not store the new case; it will be retried next cycle.");
         }
     }
-    true
 }
 
 fn intake_one(
@@ -160,7 +158,7 @@ pub async fn poll_open_cases(
             Ok(()) => {
                 report.changes_detected += items.len();
                 for c in &changes {
-                    info!(case = %row.case_number, ticket = %ticket, change = %c.note(&row.case_number), "Change detected; queued for the ticket.");
+                    info!(case = %row.case_number, ticket = %ticket, change = %crate::http::excerpt(c.note(&row.case_number).as_bytes()), "Change detected; queued for the ticket.");
                 }
             }
             Err(e) => {

@@ -193,3 +193,70 @@ async fn a_failing_item_blocks_only_the_later_items_of_its_own_case() {
         "in order: {notes:?}"
     );
 }
+
+#[tokio::test]
+async fn refused_itsm_credentials_park_nothing_fail_the_run_and_the_next_run_goes_on() {
+    let fake = FakeServiceNow::start().await;
+    let w = world(&fake).await;
+    for i in 1..=3 {
+        w.add(new_case(&format!("CAS-401-{i}"), 1));
+    }
+    let refused = json!({"error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"}, "status": "failure"});
+    fake.fail(Fault::status(401).json(refused));
+    let report = w
+        .engine
+        .run_cycle(&Default::default(), &Default::default())
+        .await;
+    assert!(
+        report
+            .failure
+            .as_deref()
+            .unwrap_or("")
+            .contains("User Not Authenticated"),
+        "{report:?}"
+    );
+    assert_eq!(
+        (report.items_parked_dead, report.delivery_failures),
+        (0, 1),
+        "stopped at the first refusal"
+    );
+    assert!(w.store().dead_items().unwrap().is_empty());
+    assert!(
+        w.store()
+            .pending_items()
+            .unwrap()
+            .iter()
+            .all(|i| i.attempts == 0),
+        "no attempt counted against the items"
+    );
+    assert_eq!(hdis_sync::app::exit_code(&report), 1);
+
+    // Credentials fixed: the next run delivers everything, once.
+    let report = w.cycle().await;
+    assert_eq!((report.tickets_created, report.write_backs_done), (3, 3));
+    assert_eq!(fake.records("incident").len(), 3);
+}
+
+#[tokio::test]
+async fn an_unreadable_get_cases_answer_fails_the_run_but_open_cases_still_get_their_updates() {
+    let fake = FakeServiceNow::start().await;
+    let w = world(&fake).await;
+    let case = w.add(new_case("CAS-GC", 1));
+    w.cycle().await;
+    w.patch_case(&case, json!({"status": "Completed"})).await;
+    w.fault("GET CASES", None, 200, "not json at all", 1);
+    let report = w
+        .engine
+        .run_cycle(&Default::default(), &Default::default())
+        .await;
+    assert!(
+        report
+            .failure
+            .as_deref()
+            .unwrap_or("")
+            .contains("GET CASES"),
+        "{report:?}"
+    );
+    assert_eq!(report.updates_delivered, 1);
+    assert_eq!(fake.journal(&sys_id(&fake, &case)).len(), 1);
+}

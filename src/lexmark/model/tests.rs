@@ -204,3 +204,10 @@ fn text_with_emoji_and_accents_is_kept_byte_exact() {
     let c = parse_case(json!({"caseNumber": "CAS-1", "title": title}), None).unwrap();
     assert_eq!(c.title.as_deref(), Some(title));
 }
+
+#[test]
+fn a_case_number_that_is_not_text_is_rejected() {
+    let e = parse_case(json!({"caseNumber": 5}), Some(0)).unwrap_err();
+    assert_eq!(e.field, "caseNumber");
+    assert!(e.message.contains("got a number"), "{e}");
+}
