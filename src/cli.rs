@@ -9,7 +9,8 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0   done (per-case errors are recorded and parked, not fatal)
   1   any other failure
-  75  the state directory is locked by another hdis-sync, or Lexmark is unreachable (EX_TEMPFAIL)
+  75  the state directory is locked by another hdis-sync, or Lexmark is unreachable or
+      temporarily unavailable (timeouts, 429, 5xx after the retries) (EX_TEMPFAIL)
   78  configuration error (EX_CONFIG)";
 
 /// Keeps a customer's ITSM in step with Lexmark HDIS service cases.

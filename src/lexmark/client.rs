@@ -56,15 +56,10 @@ impl Error {
         matches!(self, Error::Http { source, .. } if source.outcome_unknown())
     }
 
-    /// Lexmark could not be reached at all (as opposed to answering badly).
+    /// Lexmark could not be reached or is temporarily unavailable (connection
+    /// refused, timeout, 429, 5xx after the retries): exit 75, try later.
     pub fn is_unreachable(&self) -> bool {
-        matches!(
-            self,
-            Error::Http {
-                source: HttpError::Connect(_) | HttpError::Timeout(_),
-                ..
-            }
-        )
+        matches!(self.retry(), Retry::Transient { .. })
     }
 }
 
