@@ -91,6 +91,16 @@ async fn three_new_cases(fake: &FakeServiceNow) -> (World, Vec<String>) {
     (w, cases)
 }
 
+/// Three ticketed cases, each with a status change waiting to be forwarded.
+async fn three_completed_cases(fake: &FakeServiceNow) -> (World, Vec<String>) {
+    let (w, cases) = three_new_cases(fake).await;
+    w.cycle().await;
+    for case in &cases {
+        w.patch_case(case, json!({"status": "Completed"})).await;
+    }
+    (w, cases)
+}
+
 async fn finish_and_check(w: &World, fake: &FakeServiceNow, cases: &[String]) {
     assert_eq!(run_once(w).await, 0);
     assert_eq!(run_once(w).await, 0);
@@ -146,11 +156,7 @@ async fn killed_after_the_create_was_committed_the_write_back_still_happens_once
 #[tokio::test]
 async fn killed_while_a_ticket_update_is_in_flight_the_note_is_delivered_exactly_once() {
     let fake = FakeServiceNow::start().await;
-    let (w, cases) = three_new_cases(&fake).await;
-    w.cycle().await;
-    for case in &cases {
-        w.patch_case(case, json!({"status": "Completed"})).await;
-    }
+    let (w, cases) = three_completed_cases(&fake).await;
     let update = fake.hold_next("PATCH", TABLE);
     let child = start_once(&w);
     within("the update", update.arrived()).await;
@@ -221,11 +227,7 @@ async fn a_second_process_on_a_locked_state_directory_exits_75_and_creates_nothi
 #[tokio::test]
 async fn sigterm_lets_the_update_in_flight_finish_and_be_recorded_then_stops() {
     let fake = FakeServiceNow::start().await;
-    let (w, cases) = three_new_cases(&fake).await;
-    w.cycle().await;
-    for case in &cases {
-        w.patch_case(case, json!({"status": "Completed"})).await;
-    }
+    let (w, cases) = three_completed_cases(&fake).await;
     let update = fake.hold_next("PATCH", TABLE);
     let mut child = start_once(&w);
     within("the update", update.arrived()).await;

@@ -203,10 +203,7 @@ async fn refused_itsm_credentials_park_nothing_fail_the_run_and_the_next_run_goe
     }
     let refused = json!({"error": {"message": "User Not Authenticated", "detail": "Required to provide Auth information"}, "status": "failure"});
     fake.fail(Fault::status(401).json(refused));
-    let report = w
-        .engine
-        .run_cycle(&Default::default(), &Default::default())
-        .await;
+    let report = w.run_cycle().await;
     assert!(
         report
             .failure
@@ -245,10 +242,7 @@ async fn an_unreadable_get_cases_answer_fails_the_run_but_open_cases_still_get_t
     w.cycle().await;
     w.patch_case(&case, json!({"status": "Completed"})).await;
     w.fault("GET CASES", None, 200, "not json at all", 1);
-    let report = w
-        .engine
-        .run_cycle(&Default::default(), &Default::default())
-        .await;
+    let report = w.run_cycle().await;
     assert!(
         report
             .failure
