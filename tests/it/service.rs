@@ -298,3 +298,49 @@ async fn after_five_short_runs_exactly_keep_files_log_files_remain_and_the_last_
         "no terminal colour codes in the file"
     );
 }
+
+#[tokio::test]
+async fn the_demo_reports_tickets_write_backs_and_exactly_the_notes_each_ticket_received() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hdis-sync"))
+        .arg("demo")
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if let Some(dir) = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("state"))
+        .map(|p| {
+            std::path::Path::new(p.trim())
+                .parent()
+                .unwrap()
+                .to_path_buf()
+        })
+    {
+        std::fs::remove_dir_all(dir).ok();
+    }
+    for needle in [
+        "Cycle 1: 4 new case(s), 4 ticket(s) opened, 4 ticket number(s) written back to Lexmark",
+        "Cycle 2: 4 trigger-field change(s) detected, 4 note(s) delivered, 0 new ticket(s), 0 write-back(s)",
+        "status changed from In Progress to Pending Requester Input",
+        "work order 10020001 added, status Dispatched",
+        "Tracking number: 1Z999AA10123456784",
+        "technician visit booked",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+    let edited = text
+        .lines()
+        .find(|l| l.contains("description edited"))
+        .expect("the description-only edit is listed");
+    let case = edited.trim().split(':').next().unwrap();
+    assert!(
+        text.lines().any(|l| l.contains(&format!("({case}): none"))),
+        "the description-only edit sent nothing:\n{text}"
+    );
+}
