@@ -161,6 +161,11 @@ async fn main() {
         "  diff          {:>8.2} µs per case",
         per_diff.as_secs_f64() * 1e6
     );
+    if cfg!(debug_assertions) {
+        println!(
+            "  (a debug build: the numbers are not comparable with the targets; `cargo bench` measures)"
+        );
+    }
     let mut missed = 0;
     for t in &targets {
         let ok = t.measured <= t.limit;
