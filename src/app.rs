@@ -322,6 +322,13 @@ fn replay(config: &Config, case: Option<&str>, all: bool) -> anyhow::Result<()> 
     let store = Store::open(&config.state.path)
         .with_context(|| format!("opening {}", config.state.path.display()))?;
     let n = store.replay(case, chrono::Utc::now())?;
-    println!("Re-queued {n} dead item(s); the next cycle delivers them.");
+    if n == 0 {
+        println!(
+            "No dead items{}; nothing re-queued.",
+            case.map(|c| format!(" for case {c}")).unwrap_or_default()
+        );
+    } else {
+        println!("Re-queued {n} dead item(s); the next cycle delivers them.");
+    }
     Ok(())
 }

@@ -190,3 +190,22 @@ fn a_toml_syntax_error_never_quotes_the_line_with_the_secret() {
         "names the file: {e}"
     );
 }
+
+#[test]
+fn an_empty_or_missing_secret_file_is_one_clear_problem() {
+    let empty = toml("\n");
+    let text = MINIMAL.replace(
+        "password = \"s3cret\"",
+        &format!("password_file = {:?}", empty.path()),
+    );
+    let p = load(&text, &[]).unwrap_err();
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].message.contains("is empty"), "{p:?}");
+    let text = MINIMAL.replace(
+        "password = \"s3cret\"",
+        "password_file = \"/nonexistent/secret\"",
+    );
+    let p = load(&text, &[]).unwrap_err();
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].message.contains("cannot read secret"), "{p:?}");
+}

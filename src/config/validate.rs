@@ -212,21 +212,35 @@ fn resolve_secret(
         (_, Some(name)) => match std::env::var_os("CREDENTIALS_DIRECTORY") {
             Some(dir) => PathBuf::from(dir).join(name),
             None => {
-                p.push(problem(key, &format!("credential {name:?} named, but $CREDENTIALS_DIRECTORY is not set (use LoadCredential= in the unit)")));
+                p.push(problem(key, &format!("credential {name:?} named, but $CREDENTIALS_DIRECTORY is not set (use LoadCredential= in the unit, or set it by hand to the directory holding {name:?})")));
+                // Reported here, and not again as "required".
+                *value = Some(SecretString::from(String::new()));
                 return;
             }
         },
         _ => return,
     };
     match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim_end_matches(['\r', '\n']).is_empty() => {
+            // Reported here, and not again as "required": the file is named, it is empty.
+            *value = Some(SecretString::from(String::new()));
+            p.push(problem(
+                key,
+                &format!("the secret file {} is empty", path.display()),
+            ));
+        }
         Ok(text) => {
             *value = Some(SecretString::from(
                 text.trim_end_matches(['\r', '\n']).to_string(),
             ))
         }
-        Err(e) => p.push(problem(
-            key,
-            &format!("cannot read secret from {}: {e}", path.display()),
-        )),
+        Err(e) => {
+            // Reported here, and not again as "required".
+            *value = Some(SecretString::from(String::new()));
+            p.push(problem(
+                key,
+                &format!("cannot read secret from {}: {e}", path.display()),
+            ));
+        }
     }
 }
